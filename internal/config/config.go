@@ -1,0 +1,362 @@
+// Package config reads the operator's YAML file: where to listen, which
+// database, the upstream channels, the model catalogue with prices, and
+// bootstrap users. ${VAR} references in any value are expanded from the
+// environment so secrets stay out of the file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tokenhot/tokenhot/internal/billing"
+	"github.com/tokenhot/tokenhot/internal/store"
+)
+
+// Config is the whole file.
+type Config struct {
+	Listen   string `yaml:"listen"`
+	Database string `yaml:"database"`
+	// MasterKey seals upstream keys at rest. Prefer TOKENHOT_MASTER_KEY.
+	MasterKey string `yaml:"master_key"`
+	// AdminToken authenticates the admin API and CLI. Prefer
+	// TOKENHOT_ADMIN_TOKEN; when neither is set one is generated at first start.
+	AdminToken string `yaml:"admin_token"`
+	// MaxBodyBytes bounds a client request body (default 32 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// DefaultMaxOutputTokens bounds the reservation of a request that sets no
+	// max_tokens, for models that set no max_output_tokens (default 4096).
+	DefaultMaxOutputTokens int64 `yaml:"default_max_output_tokens"`
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when
+	// finding the client IP (for IP allow-lists and logs).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Timeouts for upstream calls.
+	Upstream Upstream `yaml:"upstream"`
+
+	Channels []Channel `yaml:"channels"`
+	Models   []Model   `yaml:"models"`
+	Users    []User    `yaml:"users"`
+}
+
+// Upstream tunes the calls to providers.
+type Upstream struct {
+	ConnectTimeout   Duration `yaml:"connect_timeout"`    // default 10s
+	FirstByteTimeout Duration `yaml:"first_byte_timeout"` // default 120s
+	IdleTimeout      Duration `yaml:"idle_timeout"`       // longest gap between stream events, default 120s
+	TotalTimeout     Duration `yaml:"total_timeout"`      // default 30m
+}
+
+// Channel declares an upstream account.
+type Channel struct {
+	Name     string            `yaml:"name"`
+	Type     string            `yaml:"type"`
+	BaseURL  string            `yaml:"base_url"`
+	Keys     []string          `yaml:"keys"`
+	Models   []string          `yaml:"models"`
+	ModelMap map[string]string `yaml:"model_map"`
+	Priority int               `yaml:"priority"`
+	Weight   *int              `yaml:"weight"`
+	Disabled bool              `yaml:"disabled"`
+}
+
+// Model declares a catalogue entry.
+type Model struct {
+	Name            string `yaml:"name"`
+	Status          string `yaml:"status"`
+	Price           Price  `yaml:"price"`
+	MaxOutputTokens int64  `yaml:"max_output_tokens"`
+}
+
+// Price is USD per 1M tokens, read as exact decimals.
+type Price struct {
+	Input       USD `yaml:"input"`
+	Output      USD `yaml:"output"`
+	CachedInput USD `yaml:"cached_input"`
+	CacheWrite  USD `yaml:"cache_write"`
+	Reasoning   USD `yaml:"reasoning"`
+	PerRequest  USD `yaml:"per_request"` // USD per request
+}
+
+// User declares a bootstrap account.
+type User struct {
+	Name        string   `yaml:"name"`
+	Balance     USD      `yaml:"balance"`
+	CreditLimit USD      `yaml:"credit_limit"`
+	Keys        []string `yaml:"keys"`
+}
+
+// USD is a decimal dollar amount kept exactly as written in the file.
+type USD struct {
+	Micros billing.Micros
+	Set    bool
+}
+
+// UnmarshalYAML reads the scalar's text, never a float.
+func (u *USD) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: expected a number", n.Line)
+	}
+	v, err := billing.ParseUSD(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*u = USD{Micros: v, Set: true}
+	return nil
+}
+
+// Duration is a Go duration string such as "30s".
+type Duration time.Duration
+
+// UnmarshalYAML parses "1m30s"-style durations.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Or returns d, or def when d is unset.
+func (d Duration) Or(def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return time.Duration(d)
+}
+
+// Defaults.
+const (
+	DefaultListen       = ":3000"
+	DefaultDatabase     = "sqlite://data/tokenhot.db"
+	DefaultMaxBodyBytes = 32 << 20
+	DefaultMaxOutput    = 4096
+)
+
+// ChannelTypes are the upstream protocols a channel may speak.
+var ChannelTypes = []string{"openai", "anthropic", "gemini", "ark", "openai-compatible"}
+
+// Load reads and validates a file, expanding ${VAR} with getenv.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw, getenv)
+}
+
+// Parse decodes and validates a file's contents.
+func Parse(raw []byte, getenv func(string) string) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := expand(&root, getenv); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	if len(root.Content) > 0 {
+		if err := decodeStrict(&root, &c); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+	}
+	c.fill()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+// decodeStrict decodes a node, refusing unknown fields so a typo in the
+// file is an error rather than a silently ignored setting.
+func decodeStrict(root *yaml.Node, c *Config) error {
+	out, err := yaml.Marshal(root)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	dec.KnownFields(true)
+	return dec.Decode(c)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expand replaces ${VAR} and ${VAR:-default} in every scalar value. A
+// reference to an unset variable without a default is an error: an empty
+// upstream key or admin token is never what the operator meant.
+func expand(n *yaml.Node, getenv func(string) string) error {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		var missing []string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			m := envRef.FindStringSubmatch(ref)
+			if v := getenv(m[1]); v != "" {
+				return v
+			}
+			if m[2] != "" {
+				return m[3]
+			}
+			missing = append(missing, m[1])
+			return ""
+		})
+		if len(missing) > 0 {
+			return fmt.Errorf("line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
+		}
+		// Let the value be re-resolved: "${PRIORITY}" may stand for a number.
+		n.Tag, n.Style = "", 0
+		if !isNumberish(n) {
+			n.Tag = "!!str"
+		}
+	}
+	for _, c := range n.Content {
+		if err := expand(c, getenv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isNumberish keeps expanded amounts like "${BALANCE}" usable as numbers.
+func isNumberish(n *yaml.Node) bool {
+	_, err := billing.ParseUSD(n.Value)
+	return err == nil
+}
+
+func (c *Config) fill() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Database == "" {
+		c.Database = DefaultDatabase
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.DefaultMaxOutputTokens <= 0 {
+		c.DefaultMaxOutputTokens = DefaultMaxOutput
+	}
+	for i := range c.Models {
+		if c.Models[i].Status == "" {
+			c.Models[i].Status = store.ModelAvailable
+		}
+	}
+}
+
+// Validate reports every problem it finds, not only the first.
+func (c *Config) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, ch := range c.Channels {
+		where := fmt.Sprintf("channels[%d] %q", i, ch.Name)
+		if ch.Name == "" {
+			errs = append(errs, fmt.Errorf("channels[%d]: name is required", i))
+		} else if seen["c:"+ch.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate name", where))
+		}
+		seen["c:"+ch.Name] = true
+		if !slices.Contains(ChannelTypes, ch.Type) {
+			errs = append(errs, fmt.Errorf("%s: type must be one of %s", where, strings.Join(ChannelTypes, ", ")))
+		}
+		if ch.BaseURL == "" {
+			errs = append(errs, fmt.Errorf("%s: base_url is required", where))
+		} else if !strings.HasPrefix(ch.BaseURL, "http://") && !strings.HasPrefix(ch.BaseURL, "https://") {
+			errs = append(errs, fmt.Errorf("%s: base_url must start with http:// or https://", where))
+		}
+		if len(ch.Keys) == 0 {
+			errs = append(errs, fmt.Errorf("%s: at least one key is required", where))
+		}
+		if len(ch.Models) == 0 {
+			errs = append(errs, fmt.Errorf("%s: at least one model is required", where))
+		}
+		if ch.Weight != nil && *ch.Weight < 0 {
+			errs = append(errs, fmt.Errorf("%s: weight cannot be negative", where))
+		}
+	}
+	for i, m := range c.Models {
+		where := fmt.Sprintf("models[%d] %q", i, m.Name)
+		if m.Name == "" {
+			errs = append(errs, fmt.Errorf("models[%d]: name is required", i))
+		} else if seen["m:"+m.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate name", where))
+		}
+		seen["m:"+m.Name] = true
+		switch m.Status {
+		case store.ModelAvailable, store.ModelExperimental, store.ModelDeprecated, store.ModelOffline:
+		default:
+			errs = append(errs, fmt.Errorf("%s: status must be available, experimental, deprecated or offline", where))
+		}
+		for name, v := range map[string]USD{"input": m.Price.Input, "output": m.Price.Output, "cached_input": m.Price.CachedInput, "cache_write": m.Price.CacheWrite, "reasoning": m.Price.Reasoning, "per_request": m.Price.PerRequest} {
+			if v.Micros < 0 {
+				errs = append(errs, fmt.Errorf("%s: price.%s cannot be negative", where, name))
+			}
+		}
+	}
+	for i, u := range c.Users {
+		where := fmt.Sprintf("users[%d] %q", i, u.Name)
+		if strings.TrimSpace(u.Name) == "" {
+			errs = append(errs, fmt.Errorf("users[%d]: name is required", i))
+		} else if seen["u:"+u.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate name", where))
+		}
+		seen["u:"+u.Name] = true
+		if u.Balance.Micros < 0 {
+			errs = append(errs, fmt.Errorf("%s: balance cannot be negative", where))
+		}
+		for j, k := range u.Keys {
+			if len(k) < 20 {
+				errs = append(errs, fmt.Errorf("%s: keys[%d] is too short (at least 20 characters)", where, j))
+			}
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParsePrefix accepts a CIDR or a single address.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// StorePrice converts a file price to the billing form.
+func (p Price) StorePrice() billing.Price {
+	return billing.Price{
+		Input:       billing.Rate(p.Input.Micros),
+		Output:      billing.Rate(p.Output.Micros),
+		CachedInput: billing.Rate(p.CachedInput.Micros),
+		CacheWrite:  billing.Rate(p.CacheWrite.Micros),
+		Reasoning:   billing.Rate(p.Reasoning.Micros),
+		PerRequest:  p.PerRequest.Micros,
+	}
+}
+
+// StoreChannel converts a file channel to the store form.
+func (ch Channel) StoreChannel() store.Channel {
+	w := 1
+	if ch.Weight != nil {
+		w = *ch.Weight
+	}
+	return store.Channel{
+		Name: ch.Name, Type: ch.Type, BaseURL: strings.TrimRight(ch.BaseURL, "/"),
+		Keys: ch.Keys, Models: ch.Models, ModelMap: ch.ModelMap,
+		Priority: ch.Priority, Weight: w, Enabled: !ch.Disabled,
+	}
+}

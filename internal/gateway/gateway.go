@@ -1,0 +1,305 @@
+// Package gateway assembles a running Tokenhot from a configuration: the
+// store, the in-memory catalogue, the relay, the request log writer and the
+// admin API, behind one http.Handler. cmd/tokenhot and the end-to-end tests
+// both build their server here.
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tokenhot/tokenhot/internal/admin"
+	"github.com/tokenhot/tokenhot/internal/catalog"
+	"github.com/tokenhot/tokenhot/internal/config"
+	"github.com/tokenhot/tokenhot/internal/ledger"
+	"github.com/tokenhot/tokenhot/internal/relay"
+	"github.com/tokenhot/tokenhot/internal/reqlog"
+	"github.com/tokenhot/tokenhot/internal/secret"
+	"github.com/tokenhot/tokenhot/internal/store"
+)
+
+// Options are the parts of the environment the gateway reads.
+type Options struct {
+	Getenv func(string) string
+	Log    *slog.Logger
+	// DataDir holds generated secrets (master key, admin token) when the
+	// environment provides none. Default "data".
+	DataDir string
+	// HTTPClient overrides the upstream client (tests).
+	HTTPClient *http.Client
+	// LogOptions tune the request log writer (tests flush faster).
+	LogOptions reqlog.Options
+}
+
+// Gateway is a running instance.
+type Gateway struct {
+	Store   *store.Store
+	Catalog *catalog.Catalog
+	Logs    *reqlog.Writer
+	Handler http.Handler
+	// AdminToken is set only when this start generated a new token.
+	AdminToken string
+
+	ledger   *ledger.Ledger // nil with PostgreSQL
+	log      *slog.Logger
+	stop     context.CancelFunc
+	sweeper  sync.WaitGroup
+	closeOne sync.Once
+}
+
+// Open builds a gateway from cfg.
+func Open(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.DataDir == "" {
+		o.DataDir = "data"
+	}
+	box, err := masterBox(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.Database, box)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	g := &Gateway{Store: st, log: o.Log}
+	if err := g.init(ctx, cfg, o); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error {
+	st := g.Store
+	if err := Apply(ctx, st, cfg, o.Log); err != nil {
+		return fmt.Errorf("applying the config file: %w", err)
+	}
+	tokenHash, generated, err := adminToken(ctx, st, cfg, o)
+	if err != nil {
+		return err
+	}
+	g.AdminToken = generated
+	cat, err := catalog.New(ctx, st)
+	if err != nil {
+		return err
+	}
+	g.Catalog = cat
+	g.Logs = reqlog.New(st, o.Log, o.LogOptions)
+	money, err := g.openLedger(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+
+	var proxies []netip.Prefix
+	for _, p := range cfg.TrustedProxies {
+		pp, _ := config.ParsePrefix(p) // validated with the config
+		proxies = append(proxies, pp)
+	}
+	client := o.HTTPClient
+	if client == nil {
+		client = &http.Client{Transport: relay.NewTransport(
+			cfg.Upstream.ConnectTimeout.Or(10*time.Second), cfg.Upstream.FirstByteTimeout.Or(2*time.Minute))}
+	}
+	total := cfg.Upstream.TotalTimeout.Or(30 * time.Minute)
+	rl := relay.New(cat, money, g.Logs, client, o.Log, relay.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes, DefaultMaxOutputTokens: cfg.DefaultMaxOutputTokens,
+		TrustedProxies: proxies, IdleTimeout: cfg.Upstream.IdleTimeout.Or(2 * time.Minute), TotalTimeout: total,
+	})
+	mux := http.NewServeMux()
+	rl.Register(mux)
+	admin.New(st, g, tokenHash, o.Log).Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	g.Handler = mux
+
+	// Holds whose request cannot still be running (a crash, a lost
+	// settlement) are refunded, now and periodically.
+	sweepCtx, stop := context.WithCancel(context.Background())
+	g.stop = stop
+	g.sweeper.Add(1)
+	go g.sweep(sweepCtx, total+5*time.Minute)
+	return nil
+}
+
+func (g *Gateway) sweep(ctx context.Context, age time.Duration) {
+	defer g.sweeper.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		n, err := g.Store.ReleaseStaleHolds(ctx, time.Now().Add(-age))
+		if err != nil && ctx.Err() == nil {
+			g.log.Error("releasing stale holds", "err", err)
+		} else if n > 0 {
+			g.log.Warn("refunded holds of requests that never settled", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// openLedger picks the money path. An embedded SQLite database has exactly
+// one owner, this process, so balances are kept in memory and settlements
+// journaled (package ledger): reserve and settle cost microseconds. With
+// PostgreSQL several gateways may share the accounts, so every reservation
+// and settlement is a database transaction.
+func (g *Gateway) openLedger(ctx context.Context, cfg *config.Config, o Options) (relay.Ledger, error) {
+	if g.Store.Dialect() != store.DialectSQLite {
+		return g.Store, nil
+	}
+	path := strings.TrimPrefix(cfg.Database, "sqlite://")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	lg, err := ledger.Open(ctx, g.Store, path+".journal", o.Log)
+	if err != nil {
+		return nil, err
+	}
+	g.ledger = lg
+	return lg, nil
+}
+
+// Reload makes the request path see the database's current keys, users,
+// channels, models, prices and balances. The admin API calls it after every
+// change.
+func (g *Gateway) Reload(ctx context.Context) error {
+	if err := g.Catalog.Reload(ctx); err != nil {
+		return err
+	}
+	if g.ledger != nil {
+		return g.ledger.Sync(ctx)
+	}
+	return nil
+}
+
+// Flush waits until every settlement and request log row made so far is in
+// the database.
+func (g *Gateway) Flush(ctx context.Context) error {
+	if g.ledger != nil {
+		if err := g.ledger.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	return g.Logs.Flush(ctx)
+}
+
+// Close writes every pending settlement and request log row and closes the
+// database. Call it after the HTTP server has drained.
+func (g *Gateway) Close() error {
+	var err error
+	g.closeOne.Do(func() {
+		if g.stop != nil {
+			g.stop()
+			g.sweeper.Wait()
+		}
+		if g.ledger != nil {
+			err = g.ledger.Close()
+		}
+		if g.Logs != nil {
+			g.Logs.Close()
+		}
+		err = errors.Join(err, g.Store.Close())
+	})
+	return err
+}
+
+// masterBox finds the key that seals upstream credentials: the environment,
+// the file, or a key generated once into the data directory.
+func masterBox(cfg *config.Config, o Options) (*secret.Box, error) {
+	key := o.Getenv("TOKENHOT_MASTER_KEY")
+	if key == "" {
+		key = cfg.MasterKey
+	}
+	if key == "" {
+		path := filepath.Join(o.DataDir, "master.key")
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			key = strings.TrimSpace(string(b))
+		case errors.Is(err, os.ErrNotExist):
+			key = secret.NewMasterKey()
+			if err := writeSecret(path, key); err != nil {
+				return nil, fmt.Errorf("saving a new master key: %w", err)
+			}
+			o.Log.Warn("no TOKENHOT_MASTER_KEY set: generated one; back it up, upstream keys cannot be read without it", "file", path)
+		default:
+			return nil, err
+		}
+	}
+	return secret.NewBox(key)
+}
+
+const adminTokenSetting = "admin_token_sha256"
+
+// adminToken returns the digest the admin API checks. TOKENHOT_ADMIN_TOKEN
+// (or admin_token in the file) wins; otherwise the first start generates a
+// token, stores its digest, writes the token to data/admin-token (mode 0600)
+// and returns it so the operator is told. There is no default password.
+func adminToken(ctx context.Context, st *store.Store, cfg *config.Config, o Options) ([32]byte, string, error) {
+	if t := o.Getenv("TOKENHOT_ADMIN_TOKEN"); t != "" {
+		return sha256.Sum256([]byte(t)), "", nil
+	}
+	if cfg.AdminToken != "" {
+		return sha256.Sum256([]byte(cfg.AdminToken)), "", nil
+	}
+	var d [32]byte
+	stored, err := st.Setting(ctx, adminTokenSetting)
+	if err == nil {
+		b, derr := decodeHex32(stored)
+		if derr == nil {
+			return b, "", nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return d, "", err
+	}
+	tok := admin.NewToken()
+	d = sha256.Sum256([]byte(tok))
+	if err := st.SetSetting(ctx, adminTokenSetting, fmt.Sprintf("%x", d)); err != nil {
+		return d, "", err
+	}
+	path := filepath.Join(o.DataDir, "admin-token")
+	if err := writeSecret(path, tok); err != nil {
+		o.Log.Warn("could not save the admin token to a file; it is printed once here", "err", err)
+	}
+	return d, tok, nil
+}
+
+func decodeHex32(s string) ([32]byte, error) {
+	var d [32]byte
+	if len(s) != 64 {
+		return d, errors.New("bad digest")
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return d, err
+	}
+	copy(d[:], b)
+	return d, nil
+}
+
+func writeSecret(path, value string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(value+"\n"), 0o600)
+}

@@ -1,0 +1,125 @@
+// Package mock is Tokenhot's built-in mock upstream: one http.Handler that
+// speaks OpenAI, Volcengine Ark, Anthropic and Gemini closely enough for the
+// official SDKs to accept every response, answers deterministically, and
+// injects faults on demand. Tests, `tokenhot demo` and the load tool run the
+// gateway against it instead of real providers.
+//
+//	srv := mock.New(mock.Options{Chunks: 8})
+//	ts := httptest.NewServer(srv)
+//	srv.SetFault("sk-flaky", mock.Fault{Status: 503, Times: 2})
+//
+// # Routes
+//
+// OpenAI (Authorization: Bearer): POST /v1/chat/completions, POST
+// /v1/responses, POST /v1/embeddings, GET /v1/models, GET /v1/models/{id}.
+// Ark (Bearer): POST /api/v3/chat/completions. Anthropic (x-api-key or
+// Bearer; anthropic-version required): POST /v1/messages, POST
+// /v1/messages/count_tokens, GET /v1/models[/{id}] (told from OpenAI's by the
+// anthropic-version or x-api-key header). Gemini (x-goog-api-key, ?key= or
+// Bearer): POST /v1beta/models/{model}:generateContent,
+// :streamGenerateContent (SSE with alt=sse, else a JSON array), :countTokens,
+// GET /v1beta/models[/{model}]. Any model name is accepted and echoed.
+//
+// Every response carries a request id (request-id for Anthropic, x-request-id
+// for the others) and application/json or text/event-stream with
+// Cache-Control: no-cache; every SSE event ends with a blank line and is
+// flushed. Errors use each protocol's envelope: a missing or unknown key is a
+// 401, a body that is not a JSON object (or misses a required field) a 400.
+//
+// # Replies
+//
+// A text reply is Options.Chunks words from a fixed word list, the same for
+// every request; streamed, each content event carries one word, and each
+// word is one token. A max_tokens / max_completion_tokens / max_output_tokens
+// / maxOutputTokens below Chunks shortens the reply to that many words and
+// ends it with the protocol's length reason.
+//
+// A reply is instead one tool call to the first function tool (or the one a
+// named tool choice asks for) when the request has tools and its tool choice
+// requires one, or when the last user message contains [[mock:tool]] or the
+// word "weather" and the conversation does not already end with a tool
+// result. Its arguments are a JSON object of the schema's required
+// properties: strings "mock", numbers 1, booleans true, arrays [], objects {},
+// or the first enum value. Streamed, the arguments come in two fragments.
+//
+// Reasoning: Ark replies start with reasoning_content unless thinking.type is
+// "disabled"; Anthropic with a thinking block (thinking_delta, then
+// signature_delta) when thinking is enabled or adaptive; Gemini reports
+// thoughtsTokenCount when a thinkingConfig does not set a zero budget, and a
+// thought part when includeThoughts is set. OpenAI chat and Responses count
+// reasoning tokens when reasoning effort is set and not "none", without text.
+// The reasoning is always the same fixed sentence of 15 words.
+//
+// # Usage
+//
+// Usage is a pure function of the request, identical in the streamed and
+// non-streamed forms of the same request:
+//
+//	prompt     = W + M
+//	  W: whitespace-separated words (as strings.Fields) in the system prompt /
+//	     instructions / systemInstruction, every text part of every message,
+//	     every tool result, and every string value inside the arguments of
+//	     tool calls in the history (OpenAI's JSON-string arguments are
+//	     parsed). Images, files and thinking blocks count nothing.
+//	  M: the number of messages (Responses: input items; a string input is
+//	     one), plus one for a separate non-empty system prompt.
+//	output     = reply words, or 1 + the number of arguments for a tool call
+//	reasoning  = 15 when the request asks for reasoning (above), else 0
+//	completion = output + reasoning
+//
+// Each protocol reports these its own way: OpenAI and Ark
+// prompt_tokens/completion_tokens (reasoning in completion_tokens_details);
+// Responses input_tokens/output_tokens; Anthropic input_tokens/output_tokens
+// with zero cache fields; Gemini promptTokenCount, candidatesTokenCount
+// (output only) and thoughtsTokenCount. count_tokens and countTokens return
+// the prompt figure. Embeddings count the words of each input string, or the
+// number of ids of a token array, with no per-message term.
+//
+// Streams report usage as each protocol does: once at the end for OpenAI
+// with stream_options.include_usage (never otherwise), cumulatively on every
+// chunk for Ark's chunk_include_usage and for Gemini, in message_start
+// (input, output 1) and message_delta (cumulative) for Anthropic, and in
+// response.completed for Responses.
+//
+// # Faults
+//
+// SetFault installs a Fault for one upstream key, or with key "" for every
+// key that has none of its own. Options.Latency and Fault.FirstByteDelay
+// delay the first byte; Fault.Status answers with that status in the
+// protocol's error shape (529 is Anthropic's overloaded_error), with
+// Retry-After and Retry-After-Ms when RetryAfter is set; Fault.CutAfter
+// breaks a stream after that many content events (reply words or argument
+// fragments) by aborting the handler with http.ErrAbortHandler, so the client
+// sees an unexpected EOF and no final, usage, [DONE] or message_stop event.
+// Because of that panic, serve the mock with net/http (httptest.Server or
+// http.Server), not by calling ServeHTTP on a recorder, when streams may be
+// cut. Fault.Times limits a fault to the next N requests.
+//
+// The same faults can be asked for in the prompt, for tests that go through
+// a gateway which forwards no client headers: the last user message may
+// contain [[mock:status=500]], [[mock:cut=3]], [[mock:delay=200ms]] (first
+// byte) and [[mock:tool]]. They override the key's fault for that request.
+//
+// Options.ChunkDelay paces streams: it is waited before every event that
+// carries generated text (reasoning, reply words, tool arguments).
+//
+// # Control surface
+//
+// Another process steers the mock over HTTP (see Remote):
+//
+//	POST /_mock/faults  {"key":"sk-1","fault":{"status":429,"retry_after":"1s","times":1}}
+//	GET  /_mock/stats?key=sk-1   (no key: totals)
+//	POST /_mock/reset
+//
+// Durations in a fault are Go duration strings or numbers of milliseconds;
+// the fields are status, retry_after, first_byte_delay, cut_after and times.
+// Stats count requests per upstream key: by status, streams, cut streams,
+// abandoned responses, faulted requests, and the prompt and completion tokens
+// of the responses whose usage reached the client.
+//
+// # Cost
+//
+// Request bodies are read once and scanned with gjson, without reflection;
+// responses are appended to pooled buffers from pre-encoded fragments; a
+// stream runs on the request's goroutine with no extra goroutine or channel.
+package mock

@@ -1,0 +1,224 @@
+// Package relay is the request pipeline of the OpenAI-compatible surface:
+// authenticate → authorize → route → reserve → call upstream → stream →
+// meter → settle → log. Settlement runs in a defer, so it also runs when the
+// client goes away.
+package relay
+
+import (
+	"context"
+	"encoding/hex"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/tokenhot/tokenhot/internal/apikey"
+	"github.com/tokenhot/tokenhot/internal/billing"
+	"github.com/tokenhot/tokenhot/internal/catalog"
+	"github.com/tokenhot/tokenhot/internal/llm"
+	"github.com/tokenhot/tokenhot/internal/store"
+	"github.com/tokenhot/tokenhot/internal/surface/openai"
+)
+
+// Ledger reserves and settles money for requests (the store).
+type Ledger interface {
+	Reserve(ctx context.Context, h store.Hold) (store.Entry, error)
+	Settle(ctx context.Context, requestID string, cost billing.Micros, note string) (store.Entry, error)
+	Refund(ctx context.Context, requestID, note string) (store.Entry, error)
+}
+
+// LogSink receives one metadata row per request (reqlog.Writer).
+type LogSink interface {
+	Add(store.RequestLog)
+}
+
+// Options tune the relay; zero values take defaults.
+type Options struct {
+	MaxBodyBytes           int64
+	DefaultMaxOutputTokens int64
+	TrustedProxies         []netip.Prefix
+	// IdleTimeout is the longest gap allowed between two stream events
+	// from the upstream before the stream is treated as broken.
+	IdleTimeout time.Duration
+	// TotalTimeout bounds a whole upstream call.
+	TotalTimeout time.Duration
+	Now          func() time.Time
+}
+
+// Relay serves the OpenAI-compatible API.
+type Relay struct {
+	cat    *catalog.Catalog
+	ledger Ledger
+	logs   LogSink
+	client *http.Client
+	log    *slog.Logger
+	opts   Options
+}
+
+// New builds a Relay. client should have a transport tuned for many
+// concurrent upstream connections (see NewTransport).
+func New(cat *catalog.Catalog, ledger Ledger, logs LogSink, client *http.Client, log *slog.Logger, o Options) *Relay {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 32 << 20
+	}
+	if o.DefaultMaxOutputTokens <= 0 {
+		o.DefaultMaxOutputTokens = 4096
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
+	if o.TotalTimeout <= 0 {
+		o.TotalTimeout = 30 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o}
+}
+
+// NewTransport returns an HTTP transport for upstream calls: many idle
+// connections per host (one-api's default of 2 churned TLS connections under
+// load), no transparent decompression (bytes pass through as they come), and
+// the connect and first-byte timeouts.
+func NewTransport(connect, firstByte time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: firstByte,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+// Register adds the relay's routes to mux, with and without a trailing slash.
+func (rl *Relay) Register(mux *http.ServeMux) {
+	for _, p := range []string{"/v1/chat/completions", "/v1/chat/completions/"} {
+		mux.HandleFunc("POST "+p, rl.chatCompletions)
+	}
+	for _, p := range []string{"/v1/models", "/v1/models/"} {
+		mux.HandleFunc("GET "+p, rl.listModels)
+	}
+	mux.HandleFunc("GET /v1/models/{model}", rl.getModel)
+}
+
+// newRequestID returns a random id such as "req_3f2a…" (128 bits).
+func newRequestID() string {
+	var b [16]byte
+	a, c := rand.Uint64(), rand.Uint64()
+	for i := range 8 {
+		b[i] = byte(a >> (8 * i))
+		b[8+i] = byte(c >> (8 * i))
+	}
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// bearer extracts the key from "Authorization: Bearer <key>".
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// authenticate finds the key's entry and checks everything that does not
+// depend on the body: existence, expiry, account status and client IP.
+func (rl *Relay) authenticate(r *http.Request, snap *catalog.Snapshot, ip netip.Addr) (*catalog.Key, *llm.Error) {
+	raw := bearer(r)
+	if raw == "" {
+		return nil, llm.Errorf(llm.KindAuth, "missing_api_key",
+			"you didn't provide an API key; send it as 'Authorization: Bearer <key>'")
+	}
+	k, ok := snap.Key(apikey.Hash(raw))
+	if !ok {
+		return nil, llm.Errorf(llm.KindAuth, "invalid_api_key", "incorrect API key provided: %s", apikey.Display(raw))
+	}
+	if k.Expired(rl.opts.Now()) {
+		return nil, llm.Errorf(llm.KindAuth, "expired_api_key", "the API key %s has expired", k.Prefix)
+	}
+	if k.UserStatus != store.UserActive {
+		return nil, llm.Errorf(llm.KindForbidden, "account_suspended", "the account is suspended")
+	}
+	if !k.AllowsIP(ip) {
+		return nil, llm.Errorf(llm.KindForbidden, "ip_not_allowed", "the API key may not be used from %s", ip)
+	}
+	return k, nil
+}
+
+// clientIP is the peer address, or the first untrusted address of
+// X-Forwarded-For (read right to left) when the peer is a trusted proxy.
+func (rl *Relay) clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr := ap.Addr().Unmap()
+	if len(rl.opts.TrustedProxies) == 0 || !trusted(rl.opts.TrustedProxies, addr) {
+		return addr
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		parts := strings.Split(xff[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return addr
+			}
+			a = a.Unmap()
+			if !trusted(rl.opts.TrustedProxies, a) {
+				return a
+			}
+			addr = a
+		}
+	}
+	return addr
+}
+
+func trusted(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (rl *Relay) listModels(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	snap := rl.cat.Current()
+	k, e := rl.authenticate(r, snap, rl.clientIP(r))
+	if e != nil {
+		openai.WriteError(w, e, id)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(snap.ModelsJSON(k))
+}
+
+func (rl *Relay) getModel(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	snap := rl.cat.Current()
+	k, e := rl.authenticate(r, snap, rl.clientIP(r))
+	if e != nil {
+		openai.WriteError(w, e, id)
+		return
+	}
+	name := r.PathValue("model")
+	m, ok := snap.Model(name)
+	if !ok || !m.Served() || len(m.Channels) == 0 || !k.AllowsModel(name) {
+		openai.WriteError(w, llm.Errorf(llm.KindNotFound, "model_not_found", "the model '%s' does not exist", name), id)
+		return
+	}
+	created := m.Updated.Unix()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(appendModel(nil, m.Name, m.Status, created))
+}

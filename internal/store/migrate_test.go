@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpenSQLiteDSN(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		name, dsn, file string
+	}{
+		{name: "relative, parent created", dsn: "sqlite://data/sub/tokenhot.db", file: filepath.Join(dir, "data", "sub", "tokenhot.db")},
+		{name: "relative, current directory", dsn: "sqlite://here.db", file: filepath.Join(dir, "here.db")},
+		{name: "absolute", dsn: "sqlite://" + filepath.Join(dir, "abs", "t.db"), file: filepath.Join(dir, "abs", "t.db")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, tc.dsn, testBox(t))
+			diff(t, DialectSQLite, s.Dialect())
+			if _, err := os.Stat(tc.file); err != nil {
+				t.Fatal(err)
+			}
+			var mode string
+			checkErr(t, s.r.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode), nil)
+			diff(t, "wal", mode)
+			var fk int
+			checkErr(t, s.w.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk), nil)
+			diff(t, 1, fk)
+			// Readers cannot write.
+			if _, err := s.r.ExecContext(ctx, `DELETE FROM settings`); err == nil {
+				t.Error("the reader pool accepted a write")
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, dsn, want string
+		nilBox          bool
+	}{
+		{name: "unknown scheme", dsn: "mysql://root:hunter2@db/x", want: `unsupported database scheme "mysql"`},
+		{name: "no scheme", dsn: "tokenhot.db", want: "unsupported database scheme"},
+		{name: "empty sqlite path", dsn: "sqlite://", want: "invalid sqlite path"},
+		{name: "query in sqlite path", dsn: "sqlite://x.db?mode=memory", want: "invalid sqlite path"},
+		{name: "bad pool size", dsn: "postgres://u@127.0.0.1:1/x?pool_max_conns=zero", want: "invalid pool_max_conns"},
+		{name: "no box", dsn: "sqlite://" + filepath.Join(t.TempDir(), "x.db"), nilBox: true, want: "secret box"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			box := testBox(t)
+			if tc.nilBox {
+				box = nil
+			}
+			s, err := Open(ctx, tc.dsn, box)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q, want it to contain %q and no password", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestMigrateAgain opens the same database twice: the second start applies
+// nothing and keeps the data.
+func TestMigrateAgain(t *testing.T) {
+	for _, d := range []string{DialectSQLite, DialectPostgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := testDSN(t, d)
+			box := testBox(t)
+			first := openTest(t, dsn, box)
+			diff(t, d, first.Dialect())
+			u := mustUser(t, first, "alice")
+			mustTopUp(t, first, u.ID, 5)
+			checkErr(t, first.Close(), nil)
+
+			second := openTest(t, dsn, box)
+			checkBooks(t, second, u.ID, 5)
+			ms, err := migrations(d)
+			checkErr(t, err, nil)
+			var count, latest int
+			err = second.r.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&count, &latest)
+			checkErr(t, err, nil)
+			diff(t, len(ms), count)
+			diff(t, ms[len(ms)-1].version, latest)
+
+			// A database migrated by a newer build is refused.
+			_, err = second.w.ExecContext(ctx,
+				`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				latest+1, "9999_future.sql", second.tv(t0))
+			checkErr(t, err, nil)
+			_, err = Open(ctx, dsn, box)
+			if err == nil || !strings.Contains(err.Error(), "newer than this build") {
+				t.Errorf("opening a newer schema: %v", err)
+			}
+		})
+	}
+}
+
+func TestMigrationFiles(t *testing.T) {
+	for _, d := range []string{DialectSQLite, DialectPostgres} {
+		ms, err := migrations(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range ms {
+			if m.version != i+1 {
+				t.Errorf("%s: migration %s has version %d, want %d", d, m.name, m.version, i+1)
+			}
+		}
+	}
+	sq, _ := migrations(DialectSQLite)
+	pg, _ := migrations(DialectPostgres)
+	if len(sq) != len(pg) {
+		t.Errorf("%d sqlite migrations, %d postgres: the dialects must move together", len(sq), len(pg))
+	}
+}

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Prices are columns rather than a JSON blob so that they stay integers the
+// database itself can check, sum and query.
+const modelCols = `name, status, input_rate, output_rate, cached_input_rate, cache_write_rate,
+	reasoning_rate, per_request, max_output_tokens, updated_at`
+
+func scanModel(r rowScanner) (Model, error) {
+	var m Model
+	p := &m.Price
+	err := r.Scan(&m.Name, &m.Status, &p.Input, &p.Output, &p.CachedInput, &p.CacheWrite,
+		&p.Reasoning, &p.PerRequest, &m.MaxOutputTokens, scanTime(&m.Updated))
+	return m, err
+}
+
+func validModelStatus(s string) bool {
+	switch s {
+	case ModelAvailable, ModelExperimental, ModelDeprecated, ModelOffline:
+		return true
+	}
+	return false
+}
+
+// UpsertModel creates the model named m.Name or overwrites every field of
+// it.
+func (s *Store) UpsertModel(ctx context.Context, m Model) (Model, error) {
+	m.Name = strings.TrimSpace(m.Name)
+	p := m.Price
+	switch {
+	case m.Name == "":
+		return Model{}, fmt.Errorf("store: upsert model: %w: name is empty", ErrInvalid)
+	case !validModelStatus(m.Status):
+		return Model{}, fmt.Errorf("store: upsert model %q: %w: status %q", m.Name, ErrInvalid, m.Status)
+	case p.Input < 0 || p.Output < 0 || p.CachedInput < 0 || p.CacheWrite < 0 || p.Reasoning < 0 || p.PerRequest < 0:
+		return Model{}, fmt.Errorf("store: upsert model %q: %w: negative price", m.Name, ErrInvalid)
+	case m.MaxOutputTokens < 0:
+		return Model{}, fmt.Errorf("store: upsert model %q: %w: negative max output tokens", m.Name, ErrInvalid)
+	}
+	m.Updated = s.clock()
+	_, err := s.w.ExecContext(ctx, `INSERT INTO models (`+modelCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (name) DO UPDATE SET status = excluded.status, input_rate = excluded.input_rate,
+			output_rate = excluded.output_rate, cached_input_rate = excluded.cached_input_rate,
+			cache_write_rate = excluded.cache_write_rate, reasoning_rate = excluded.reasoning_rate,
+			per_request = excluded.per_request, max_output_tokens = excluded.max_output_tokens,
+			updated_at = excluded.updated_at`,
+		m.Name, m.Status, int64(p.Input), int64(p.Output), int64(p.CachedInput), int64(p.CacheWrite),
+		int64(p.Reasoning), int64(p.PerRequest), m.MaxOutputTokens, s.tv(m.Updated))
+	if err != nil {
+		return Model{}, fmt.Errorf("store: upsert model %q: %w", m.Name, err)
+	}
+	return m, nil
+}
+
+// GetModel returns a model by name.
+func (s *Store) GetModel(ctx context.Context, name string) (Model, error) {
+	m, err := scanModel(s.r.QueryRowContext(ctx, `SELECT `+modelCols+` FROM models WHERE name = $1`, name))
+	return m, wrapGet(err, "model", name)
+}
+
+// ListModels returns every model, whatever its status, by name.
+func (s *Store) ListModels(ctx context.Context) ([]Model, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+modelCols+` FROM models ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list models: %w", err)
+	}
+	models, err := collect(rows, scanModel)
+	if err != nil {
+		return nil, fmt.Errorf("store: list models: %w", err)
+	}
+	return models, nil
+}
+
+// DeleteModel removes a model from the catalogue. Logs keep its name.
+func (s *Store) DeleteModel(ctx context.Context, name string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM models WHERE name = $1`, name)
+	if err == nil {
+		err = oneRow(res)
+	}
+	if err != nil {
+		return fmt.Errorf("store: delete model %q: %w", name, err)
+	}
+	return nil
+}

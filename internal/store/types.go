@@ -1,0 +1,166 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tokenhot/tokenhot/internal/apikey"
+	"github.com/tokenhot/tokenhot/internal/billing"
+	"github.com/tokenhot/tokenhot/internal/llm"
+)
+
+// Errors the store returns; callers test them with errors.Is.
+var (
+	ErrNotFound          = errors.New("not found")
+	ErrConflict          = errors.New("already exists")
+	ErrInsufficientFunds = errors.New("insufficient balance")
+	ErrKeySpendLimit     = errors.New("key spend limit reached")
+	ErrUserInactive      = errors.New("user is not active")
+	ErrInvalid           = errors.New("invalid value")
+)
+
+// User statuses.
+const (
+	UserActive    = "active"
+	UserSuspended = "suspended"
+)
+
+// User is an account that owns keys and a prepaid balance.
+type User struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Balance is the spendable amount: top-ups and adjustments minus
+	// settled costs minus what in-flight requests hold.
+	Balance billing.Micros `json:"balance"`
+	// CreditLimit is how far below zero the balance may be reserved into
+	// (0: not at all).
+	CreditLimit billing.Micros `json:"credit_limit"`
+	CreatedAt   time.Time      `json:"created_at"`
+}
+
+// Key statuses.
+const (
+	KeyActive  = "active"
+	KeyRevoked = "revoked"
+)
+
+// Key is a client API key. The key itself is never stored; Hash is its
+// SHA-256 digest and Prefix its displayable start.
+type Key struct {
+	ID      int64          `json:"id"`
+	UserID  int64          `json:"user_id"`
+	Name    string         `json:"name"`
+	Prefix  string         `json:"prefix"`
+	Hash    apikey.Digest  `json:"-"`
+	Status  string         `json:"status"`
+	Limits  KeyLimits      `json:"limits"`
+	Spent   billing.Micros `json:"spent"` // settled costs plus in-flight holds
+	Created time.Time      `json:"created_at"`
+}
+
+// KeyLimits are the restrictions a key may carry. Zero values mean "none".
+type KeyLimits struct {
+	ExpiresAt     *time.Time     `json:"expires_at,omitempty"`
+	SpendLimit    billing.Micros `json:"spend_limit,omitempty"`
+	AllowedModels []string       `json:"allowed_models,omitempty"`
+	AllowedIPs    []string       `json:"allowed_ips,omitempty"` // IPs or CIDRs
+}
+
+// Channel is an upstream provider account: where to send requests for some
+// models, and with which credentials.
+type Channel struct {
+	ID       int64             `json:"id"`
+	Name     string            `json:"name"`
+	Type     string            `json:"type"` // openai | anthropic | gemini | ark | openai-compatible
+	BaseURL  string            `json:"base_url"`
+	Keys     []string          `json:"-"` // plaintext in memory, sealed at rest
+	Models   []string          `json:"models"`
+	ModelMap map[string]string `json:"model_map,omitempty"`
+	Priority int               `json:"priority"`
+	Weight   int               `json:"weight"`
+	Enabled  bool              `json:"enabled"`
+	Updated  time.Time         `json:"updated_at"`
+}
+
+// Model statuses.
+const (
+	ModelAvailable    = "available"
+	ModelExperimental = "experimental"
+	ModelDeprecated   = "deprecated"
+	ModelOffline      = "offline"
+)
+
+// Model is an entry of the public catalogue with its price.
+type Model struct {
+	Name   string        `json:"name"`
+	Status string        `json:"status"`
+	Price  billing.Price `json:"price"`
+	// MaxOutputTokens bounds the reservation of a request that does not set
+	// its own max_tokens (0: the gateway default).
+	MaxOutputTokens int64     `json:"max_output_tokens,omitempty"`
+	Updated         time.Time `json:"updated_at"`
+}
+
+// Ledger entry kinds.
+const (
+	EntryTopUp   = "topup"
+	EntryAdjust  = "adjust"
+	EntryReserve = "reserve"
+	EntrySettle  = "settle"
+	EntryRefund  = "refund"
+)
+
+// Entry is one line of a user's append-only ledger. The sum of a user's
+// entries always equals their balance.
+type Entry struct {
+	ID           int64          `json:"id"`
+	UserID       int64          `json:"user_id"`
+	Kind         string         `json:"kind"`
+	Amount       billing.Micros `json:"amount"`
+	BalanceAfter billing.Micros `json:"balance_after"`
+	// Ref ties the entry to what caused it: a request id for reserve,
+	// settle and refund; an idempotency key for top-ups and adjustments.
+	Ref     string    `json:"ref"`
+	Note    string    `json:"note,omitempty"`
+	Created time.Time `json:"created_at"`
+}
+
+// Hold is the money an in-flight request has reserved.
+type Hold struct {
+	RequestID string
+	UserID    int64
+	KeyID     int64
+	Amount    billing.Micros
+}
+
+// RequestLog is the one metadata row a request leaves. It never holds
+// prompt or output content.
+type RequestLog struct {
+	ID         int64          `json:"id"`
+	Time       time.Time      `json:"time"`
+	RequestID  string         `json:"request_id"`
+	UserID     int64          `json:"user_id"`
+	KeyID      int64          `json:"key_id"`
+	KeyPrefix  string         `json:"key_prefix"`
+	Model      string         `json:"model"`
+	ChannelID  int64          `json:"channel_id"`
+	ClientIP   string         `json:"client_ip"`
+	Stream     bool           `json:"stream"`
+	Usage      llm.Usage      `json:"usage"`
+	Source     llm.Source     `json:"usage_source"`
+	Cost       billing.Micros `json:"cost"`
+	LatencyMS  float64        `json:"latency_ms"`
+	TTFTMS     float64        `json:"ttft_ms"`
+	Status     int            `json:"status"`
+	ErrorClass string         `json:"error_class,omitempty"`
+}
+
+// LogFilter selects request log rows, newest first.
+type LogFilter struct {
+	UserID   int64     // 0: all users
+	Model    string    // "": all models
+	Since    time.Time // zero: no lower bound
+	BeforeID int64     // 0: from the newest; else rows with ID < BeforeID
+	Limit    int       // 0: 100; capped at 1000
+}
