@@ -52,6 +52,7 @@ type Gateway struct {
 	AdminToken string
 
 	ledger   *ledger.Ledger // nil with PostgreSQL
+	relay    *relay.Relay
 	log      *slog.Logger
 	stop     context.CancelFunc
 	sweeper  sync.WaitGroup
@@ -121,6 +122,7 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 		MaxBodyBytes: cfg.MaxBodyBytes, DefaultMaxOutputTokens: cfg.DefaultMaxOutputTokens,
 		TrustedProxies: proxies, IdleTimeout: cfg.Upstream.IdleTimeout.Or(2 * time.Minute), TotalTimeout: total,
 	})
+	g.relay = rl
 	mux := http.NewServeMux()
 	rl.Register(mux)
 	admin.New(st, g, tokenHash, o.Log).Register(mux)
@@ -192,9 +194,12 @@ func (g *Gateway) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Flush waits until every settlement and request log row made so far is in
-// the database.
+// Flush waits until every request that has arrived is settled and its
+// settlement and request log row are in the database.
 func (g *Gateway) Flush(ctx context.Context) error {
+	if err := g.relay.WaitIdle(ctx); err != nil {
+		return err
+	}
 	if g.ledger != nil {
 		if err := g.ledger.Flush(ctx); err != nil {
 			return err

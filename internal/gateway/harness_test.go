@@ -82,7 +82,7 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	g        *gateway.Gateway
 	srv      *httptest.Server
 	mock     *mock.Server
@@ -111,7 +111,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, backend string)) {
 }
 
 // freshDSN returns a DSN for an empty database of the given kind.
-func freshDSN(t *testing.T, backend string) string {
+func freshDSN(t testing.TB, backend string) string {
 	t.Helper()
 	if backend == "sqlite" {
 		return "sqlite://" + t.TempDir() + "/tokenhot.db"
@@ -192,7 +192,7 @@ func newEnv(t *testing.T, backend string) *env {
 }
 
 // newEnvWith is newEnv with a mock tuned by o.
-func newEnvWith(t *testing.T, backend string, o mock.Options) *env {
+func newEnvWith(t testing.TB, backend string, o mock.Options) *env {
 	t.Helper()
 	m := mock.New(o)
 	rec := &recorder{next: m, last: map[string][]byte{}, auth: map[string]string{}}

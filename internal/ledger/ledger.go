@@ -42,7 +42,7 @@ import (
 // Backend is the database the ledger writes through to (the store).
 type Backend interface {
 	Accounts(ctx context.Context) ([]store.Account, []store.KeyAccount, error)
-	ApplySettlements(ctx context.Context, batch []store.Settlement) error
+	ApplySettlements(ctx context.Context, batch []store.Settlement, replay bool) error
 }
 
 type account struct {
@@ -84,6 +84,7 @@ type Ledger struct {
 	applying sync.Mutex
 	flushed  *sync.Cond // signalled after each batch; guarded by mu
 	applied  uint64     // settlements written to the database
+	retrying bool       // the last batch failed; guarded by applying
 	appended uint64     // settlements journaled
 	stop     chan struct{}
 	done     chan struct{}
@@ -109,7 +110,7 @@ func Open(ctx context.Context, backend Backend, path string, log *slog.Logger) (
 	if len(pending) > 0 {
 		// Replay is idempotent: settlements already in the database are
 		// skipped by request id.
-		if err := backend.ApplySettlements(ctx, pending); err != nil {
+		if err := backend.ApplySettlements(ctx, pending, true); err != nil {
 			j.close()
 			return nil, fmt.Errorf("ledger: replaying %d journaled settlements: %w", len(pending), err)
 		}
@@ -341,6 +342,12 @@ func (l *Ledger) run() {
 			l.drain()
 			return
 		}
+		// Let a batch gather: a commit costs the same for one settlement
+		// as for hundreds, and nobody waits for it.
+		select {
+		case <-time.After(gatherDelay):
+		case <-l.stop:
+		}
 		for {
 			n, err := l.applyBatch()
 			if err != nil {
@@ -379,6 +386,10 @@ func (l *Ledger) drain() {
 
 const maxBatch = 512
 
+// gatherDelay is how long the applier lets settlements accumulate before a
+// batch: how far the database trails the memory in normal operation.
+const gatherDelay = 5 * time.Millisecond
+
 // applyBatch writes up to maxBatch queued settlements in one transaction.
 func (l *Ledger) applyBatch() (int, error) {
 	l.applying.Lock()
@@ -392,9 +403,13 @@ func (l *Ledger) applyBatch() (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := l.backend.ApplySettlements(ctx, batch); err != nil {
+	// A batch that failed once is retried in replay mode, which skips
+	// anything already applied (a commit whose result was lost).
+	if err := l.backend.ApplySettlements(ctx, batch, l.retrying); err != nil {
+		l.retrying = true
 		return 0, err
 	}
+	l.retrying = false
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range batch {

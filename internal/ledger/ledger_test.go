@@ -49,7 +49,7 @@ func (f *fakeBackend) Accounts(context.Context) ([]store.Account, []store.KeyAcc
 	return us, ks, nil
 }
 
-func (f *fakeBackend) ApplySettlements(_ context.Context, batch []store.Settlement) error {
+func (f *fakeBackend) ApplySettlements(_ context.Context, batch []store.Settlement, _ bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {

@@ -44,7 +44,7 @@ func parseMessages(body string, countOnly bool) (prompt, string) {
 		return p, "model: Field required"
 	case !hasMax && !countOnly:
 		return p, "max_tokens: Field required"
-	case !msgs.IsArray() || len(msgs.Array()) == 0:
+	case !nonEmptyArray(msgs):
 		return p, "messages: Field required"
 	}
 	if msg := p.readAnthropicMessages(msgs); msg != "" {
@@ -315,6 +315,7 @@ func (as *anthropicStreamer) text(r *reply) bool {
 	if !as.end() {
 		return false
 	}
+	as.expect(r.words)
 	for i := range r.words {
 		if !as.pace() {
 			return false
@@ -344,6 +345,7 @@ func (as *anthropicStreamer) toolUse(r *reply) bool {
 	if !as.end() {
 		return false
 	}
+	as.expect(2)
 	a1, a2 := r.call.argParts()
 	for _, part := range [2]string{a1, a2} {
 		if !as.pace() {

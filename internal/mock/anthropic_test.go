@@ -9,6 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// claudeModel is any model name; the mock echoes it.
+const claudeModel = "claude-sonnet-4-5"
+
 func anthropicClient(url string, opts ...option.RequestOption) anthropic.Client {
 	return anthropic.NewClient(append([]option.RequestOption{
 		option.WithBaseURL(url), option.WithAPIKey(testKey), option.WithMaxRetries(0),
@@ -28,7 +31,7 @@ func TestAnthropicMessages(t *testing.T) {
 	}{{
 		name: "text",
 		params: anthropic.MessageNewParams{
-			Model:     anthropic.ModelClaudeSonnet4_5,
+			Model:     claudeModel,
 			MaxTokens: 1024,
 			System:    []anthropic.TextBlockParam{{Text: "Be terse."}},
 			Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Say hello to the world"))},
@@ -37,7 +40,7 @@ func TestAnthropicMessages(t *testing.T) {
 	}, {
 		name: "max tokens",
 		params: anthropic.MessageNewParams{
-			Model:     anthropic.ModelClaudeSonnet4_5,
+			Model:     claudeModel,
 			MaxTokens: 5,
 			Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
 		},
@@ -45,7 +48,7 @@ func TestAnthropicMessages(t *testing.T) {
 	}, {
 		name: "tool use",
 		params: anthropic.MessageNewParams{
-			Model:     anthropic.ModelClaudeSonnet4_5,
+			Model:     claudeModel,
 			MaxTokens: 1024,
 			Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("What is the weather in Oslo?"))},
 			Tools:     []anthropic.ToolUnionParam{anthropicWeather},
@@ -54,7 +57,7 @@ func TestAnthropicMessages(t *testing.T) {
 	}, {
 		name: "tool result answered with text",
 		params: anthropic.MessageNewParams{
-			Model:     anthropic.ModelClaudeSonnet4_5,
+			Model:     claudeModel,
 			MaxTokens: 1024,
 			Messages: []anthropic.MessageParam{
 				anthropic.NewUserMessage(anthropic.NewTextBlock("What is the weather?")),
@@ -67,7 +70,7 @@ func TestAnthropicMessages(t *testing.T) {
 	}, {
 		name: "thinking",
 		params: anthropic.MessageNewParams{
-			Model:     anthropic.ModelClaudeSonnet4_5,
+			Model:     claudeModel,
 			MaxTokens: 4096,
 			Thinking:  anthropic.ThinkingConfigParamOfEnabled(1024),
 			Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("think [[mock:tool]]"))},
@@ -132,7 +135,7 @@ func TestAnthropicCountTokensAndModels(t *testing.T) {
 	client := anthropicClient(url)
 	ctx := context.Background()
 	count, err := client.Messages.CountTokens(ctx, anthropic.MessageCountTokensParams{
-		Model:    anthropic.ModelClaudeSonnet4_5,
+		Model:    claudeModel,
 		System:   anthropic.MessageCountTokensParamsSystemUnion{OfString: anthropic.String("Be terse.")},
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Say hello to the world"))},
 	})

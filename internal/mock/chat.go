@@ -60,7 +60,7 @@ func parseChat(body string, ark bool) (chatRequest, string) {
 	switch {
 	case c.model == "":
 		return c, "You must provide a model parameter."
-	case !msgs.IsArray() || len(msgs.Array()) == 0:
+	case !nonEmptyArray(msgs):
 		return c, "Missing required parameter: 'messages'."
 	}
 	if msg := c.readMessages(msgs); msg != "" {
@@ -221,15 +221,13 @@ type chatStreamer struct {
 	so   usage  // the usage so far, for Ark's chunk_include_usage
 }
 
-// chunk writes one chunk whose choices array holds the JSON in choice, which
-// is appended by fill.
+// chunk writes one chunk with a single choice: fill appends the delta and
+// the rest of the choice object.
 func (cs *chatStreamer) chunk(fill func(b []byte) []byte) {
 	cs.event("")
 	cs.buf = append(cs.buf, cs.head...)
-	if fill != nil {
-		cs.buf = append(cs.buf, `{"index":0,"delta":`...)
-		cs.buf = fill(cs.buf)
-	}
+	cs.buf = append(cs.buf, `{"index":0,"delta":`...)
+	cs.buf = fill(cs.buf)
 	cs.buf = append(cs.buf, ']')
 	switch {
 	case cs.c.chunkUsage:
@@ -308,6 +306,7 @@ func (x *exchange) chatStream(c *chatRequest, r *reply, ark bool) {
 // then the arguments in two fragments.
 func (cs *chatStreamer) content(r *reply) bool {
 	if r.call == nil {
+		cs.expect(r.words)
 		for i := range r.words {
 			if !cs.pace() {
 				return false
@@ -334,6 +333,7 @@ func (cs *chatStreamer) content(r *reply) bool {
 	if !cs.send() {
 		return false
 	}
+	cs.expect(2)
 	a1, a2 := r.call.argParts()
 	for i, part := range [2]string{a1, a2} {
 		if !cs.pace() {

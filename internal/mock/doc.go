@@ -89,7 +89,8 @@
 // protocol's error shape (529 is Anthropic's overloaded_error), with
 // Retry-After and Retry-After-Ms when RetryAfter is set; Fault.CutAfter
 // breaks a stream after that many content events (reply words or argument
-// fragments) by aborting the handler with http.ErrAbortHandler, so the client
+// fragments; after the last one if there are fewer) by aborting the handler
+// with http.ErrAbortHandler, so the client
 // sees an unexpected EOF and no final, usage, [DONE] or message_stop event.
 // Because of that panic, serve the mock with net/http (httptest.Server or
 // http.Server), not by calling ServeHTTP on a recorder, when streams may be

@@ -22,7 +22,8 @@ type Fault struct {
 	// top of Options.Latency.
 	FirstByteDelay time.Duration
 	// CutAfter, for streams only, breaks the connection after this many
-	// content events: no finish, usage, [DONE] or message_stop event follows.
+	// content events (or after the last one, if the reply has fewer): no
+	// finish, usage, [DONE] or message_stop event follows.
 	CutAfter int
 	// Times applies the fault to the next Times requests only; 0 means until
 	// it is cleared.

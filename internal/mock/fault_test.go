@@ -42,7 +42,7 @@ func TestFaultStatusBodies(t *testing.T) {
 					"body":           resp.body,
 				}
 				wantHere := map[string]string{
-					"status":         http.StatusText(429),
+					"status":         http.StatusText(http.StatusTooManyRequests),
 					"content-type":   "application/json",
 					"retry-after":    "2",
 					"retry-after-ms": "1500",
@@ -83,7 +83,7 @@ func TestFaultsThroughSDKs(t *testing.T) {
 		s.SetFault(testKey, Fault{Status: 529})
 		client := anthropicClient(url)
 		_, err := client.Messages.New(ctx, anthropic.MessageNewParams{
-			Model: anthropic.ModelClaudeSonnet4_5, MaxTokens: 10,
+			Model: claudeModel, MaxTokens: 10,
 			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
 		})
 		var apiErr *anthropic.Error
@@ -138,14 +138,18 @@ func TestCutStreams(t *testing.T) {
 	}
 	finalMarkers := []string{"[DONE]", "message_stop", "response.completed", `"finishReason"`, `"finish_reason":"stop"`, `"usage":{"prompt_tokens"`}
 	for _, pc := range protocols {
-		for _, via := range []string{"fault", "directive"} {
+		for _, via := range []string{"fault", "directive", "beyond the reply"} {
 			t.Run(pc.name+" "+via, func(t *testing.T) {
 				s, url := startMock(t, Options{})
 				text := "hi"
-				if via == "fault" {
+				switch via {
+				case "fault":
 					s.SetFault(testKey, Fault{CutAfter: 3})
-				} else {
+				case "directive":
 					text = "hi [[mock:cut=3]]"
+				default: // a 3-word reply is still cut before its end
+					s, url = startMock(t, Options{Chunks: 3})
+					text = "hi [[mock:cut=100]]"
 				}
 				path, body := pc.request(text, true)
 				resp := send(t, url+path, body, pc.headers...)
@@ -167,6 +171,29 @@ func TestCutStreams(t *testing.T) {
 					t.Errorf("%d content events, want 3", n)
 				}
 				want := Stats{Requests: 1, ByStatus: map[int]int64{200: 1}, Streams: 1, StreamsCut: 1, Faults: 1}
+				if diff := cmp.Diff(want, s.Stats(testKey)); diff != "" {
+					t.Errorf("stats (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func TestStatusDirective(t *testing.T) {
+	for _, pc := range protocols {
+		for _, stream := range []bool{false, true} {
+			t.Run(pc.name+streamName(stream), func(t *testing.T) {
+				s, url := startMock(t, Options{})
+				path, body := pc.request("hi [[mock:status=500]]", stream)
+				resp := send(t, url+path, body, pc.headers...)
+				wantShape := map[string]string{
+					"openai": "server_error ", "responses": "server_error ", "ark": "InternalServerError InternalServiceError",
+					"anthropic": "error api_error", "gemini": "500 INTERNAL",
+				}[pc.name]
+				if resp.status != 500 || errorShape(t, pc.name, resp.body) != wantShape {
+					t.Errorf("status %d, body %s; want 500 and %q", resp.status, resp.body, wantShape)
+				}
+				want := Stats{Requests: 1, ByStatus: map[int]int64{500: 1}, Faults: 1}
 				if diff := cmp.Diff(want, s.Stats(testKey)); diff != "" {
 					t.Errorf("stats (-want +got):\n%s", diff)
 				}

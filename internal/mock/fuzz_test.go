@@ -42,6 +42,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add(uint8(4), `{"model":"m","max_tokens":2,"system":[{"type":"text","text":"s"}],"thinking":{"type":"adaptive"},"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"r"}]}]}]}`)
 	f.Add(uint8(6), `{"contents":[{"parts":[{"functionResponse":{"name":"f","response":{"a":["b c"]}}}]}],"generationConfig":{"thinkingConfig":{"thinkingBudget":0}},"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["g"]}}}`)
 	f.Add(uint8(7), "{\"contents\":[{\"parts\":[{\"text\":\"weather\"}]}],\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\",\"parameters\":{\"required\":[\"a\"],\"properties\":{\"a\":{\"enum\":[{\"x\" :\n [ 1 ,\t\"y z\\\" \"]}]}}}}]}]}")
+	f.Add(uint8(2), "{\"model\":\"m\",\"stream\":true,\"input\":\"x\",\n \"tools\": [\n {\"type\": \"function\", \"name\": \"f\"}\n ],\n \"tool_choice\": {\n\"type\":\"function\",\"name\":\"f\"}}")
 	f.Add(uint8(8), `{"generateContentRequest":{"contents":[{"parts":[{"text":"x"}]}],"systemInstruction":{"parts":[{"text":"y"}]}}}`)
 
 	f.Fuzz(func(t *testing.T, route uint8, body string) {

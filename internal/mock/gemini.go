@@ -60,7 +60,7 @@ func parseGemini(body, model string) (geminiRequest, string) {
 		g.words, g.messages = 0, 0
 		collect(inner)
 	}
-	if !contents.IsArray() || len(contents.Array()) == 0 {
+	if !nonEmptyArray(contents) {
 		return g, "* GenerateContentRequest.contents: contents is not specified"
 	}
 	contents.ForEach(func(_, c gjson.Result) bool {
@@ -297,10 +297,7 @@ func (gs *geminiStreamer) end(finishReason string, u usage, content bool) bool {
 		return false
 	}
 	if content {
-		gs.content++
-		if cut := gs.x.fault.CutAfter; cut > 0 && gs.content >= cut {
-			gs.cut()
-		}
+		gs.countContent()
 	}
 	return true
 }
@@ -327,6 +324,7 @@ func (x *exchange) geminiStream(g *geminiRequest, r *reply) {
 		}
 	}
 	if r.call != nil {
+		gs.expect(1)
 		if !gs.pace() {
 			return
 		}
@@ -337,6 +335,7 @@ func (x *exchange) geminiStream(g *geminiRequest, r *reply) {
 			return
 		}
 	} else {
+		gs.expect(r.words)
 		for i := range r.words {
 			if !gs.pace() {
 				return

@@ -439,3 +439,9 @@ func isTextPart(part gjson.Result) bool {
 	}
 	return false
 }
+
+// nonEmptyArray reports whether v is an array with at least one element,
+// without building the array.
+func nonEmptyArray(v gjson.Result) bool {
+	return v.IsArray() && strings.TrimLeft(v.Raw[1:], " \t\r\n")[0] != ']'
+}

@@ -55,7 +55,7 @@ func parseResponses(body string) (responsesRequest, string) {
 		q.words += countWords(input.Str)
 		q.messages++
 		q.lastUser = input.Str
-	case input.IsArray() && len(input.Array()) > 0:
+	case nonEmptyArray(input):
 		q.readItems(input)
 	default:
 		return q, "Missing required parameter: 'input'."
@@ -200,11 +200,13 @@ func (x *exchange) appendResponse(b []byte, q *responsesRequest, r *reply, done 
 	return append(b, `,"user":null,"metadata":{}}`...)
 }
 
+// appendRaw echoes a request value, compacted so that it cannot break a
+// one-line SSE event, or def when the request had none.
 func appendRaw(b []byte, raw, def string) []byte {
 	if raw == "" {
 		return append(b, def...)
 	}
-	return append(b, raw...)
+	return appendCompact(b, raw)
 }
 
 // appendOutputItem appends the one output item: the message, or the function
@@ -333,6 +335,7 @@ func (rs *responsesStreamer) text(r *reply) bool {
 	if !rs.end() {
 		return false
 	}
+	rs.expect(r.words)
 	for i := range r.words {
 		if !rs.pace() {
 			return false
@@ -362,6 +365,7 @@ func (rs *responsesStreamer) text(r *reply) bool {
 }
 
 func (rs *responsesStreamer) functionCall(r *reply) bool {
+	rs.expect(2)
 	a1, a2 := r.call.argParts()
 	for _, part := range [2]string{a1, a2} {
 		if !rs.pace() {

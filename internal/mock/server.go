@@ -213,9 +213,6 @@ func (x *exchange) now() time.Time { return x.s.opts.Now() }
 // requestID is deterministic: it depends only on the order of requests.
 func (x *exchange) requestID() string { return "req_mock_" + strconv.FormatUint(x.seq, 10) }
 
-// id returns prefix followed by the response number.
-func (x *exchange) id(prefix string) string { return prefix + strconv.FormatUint(x.seq, 10) }
-
 // fail writes an error response in the dialect's shape.
 func (x *exchange) fail(status int, msg string) {
 	x.status = status

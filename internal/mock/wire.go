@@ -87,6 +87,7 @@ type stream struct {
 	buf     []byte
 	timer   *time.Timer
 	content int  // content events sent so far
+	cutAt   int  // break the stream after this content event; 0: never
 	broken  bool // the client went away; later writes are skipped
 }
 
@@ -166,6 +167,14 @@ func (st *stream) pace() bool {
 	}
 }
 
+// expect announces the number of content events of the reply, so that a
+// CutAfter beyond it still breaks the stream before its final events.
+func (st *stream) expect(n int) {
+	if c := st.x.fault.CutAfter; c > 0 {
+		st.cutAt = min(c, n)
+	}
+}
+
 // sendContent sends a content event (one that carries reply text or tool
 // arguments) and breaks the connection if the request's CutAfter fault says
 // this was the last one. It reports false once the client has gone.
@@ -173,11 +182,17 @@ func (st *stream) sendContent() bool {
 	if !st.send() {
 		return false
 	}
+	st.countContent()
+	return true
+}
+
+// countContent counts a content event that was sent, and cuts the stream if
+// it was the last one allowed.
+func (st *stream) countContent() {
 	st.content++
-	if cut := st.x.fault.CutAfter; cut > 0 && st.content >= cut {
+	if st.cutAt > 0 && st.content >= st.cutAt {
 		st.cut()
 	}
-	return true
 }
 
 // cut aborts the response without its terminating chunk, so that the client

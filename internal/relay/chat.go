@@ -58,6 +58,8 @@ type exchange struct {
 }
 
 func (rl *Relay) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	rl.enter()
+	defer rl.leave()
 	x := &exchange{rl: rl, id: newRequestID(), start: rl.opts.Now(), ip: rl.clientIP(r), source: llm.SourceNone}
 	w.Header().Set("X-Request-Id", x.id)
 	defer x.finish(r.Context())

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/apikey"
@@ -56,6 +57,53 @@ type Relay struct {
 	client *http.Client
 	log    *slog.Logger
 	opts   Options
+
+	mu       sync.Mutex
+	inflight int        // requests between arrival and settlement
+	idle     *sync.Cond // signalled when inflight drops to zero
+}
+
+// enter and leave count a request in flight.
+func (rl *Relay) enter() {
+	rl.mu.Lock()
+	rl.inflight++
+	rl.mu.Unlock()
+}
+
+func (rl *Relay) leave() {
+	rl.mu.Lock()
+	rl.inflight--
+	if rl.inflight == 0 {
+		rl.idle.Broadcast()
+	}
+	rl.mu.Unlock()
+}
+
+// InFlight is the number of requests not yet settled.
+func (rl *Relay) InFlight() int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return rl.inflight
+}
+
+// WaitIdle waits until no request is in flight: every request that has
+// arrived is answered, settled and logged.
+func (rl *Relay) WaitIdle(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		rl.mu.Lock()
+		rl.idle.Broadcast()
+		rl.mu.Unlock()
+	})
+	defer stop()
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	for rl.inflight > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rl.idle.Wait()
+	}
+	return nil
 }
 
 // New builds a Relay. client should have a transport tuned for many
@@ -76,7 +124,9 @@ func New(cat *catalog.Catalog, ledger Ledger, logs LogSink, client *http.Client,
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o}
+	rl := &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o}
+	rl.idle = sync.NewCond(&rl.mu)
+	return rl
 }
 
 // NewTransport returns an HTTP transport for upstream calls: many idle
@@ -94,6 +144,12 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     true,
+		// Request bodies are written once and stream reads go through the
+		// relay's own line buffer (larger reads bypass this one), so small
+		// per-connection buffers cost nothing in speed and save memory on
+		// thousands of open streams.
+		WriteBufferSize: 1 << 10,
+		ReadBufferSize:  1 << 10,
 	}
 }
 
@@ -108,14 +164,21 @@ func (rl *Relay) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/models/{model}", rl.getModel)
 }
 
-// newRequestID returns a random id such as "req_3f2a…" (128 bits).
+// newRequestID returns an id such as "req_0193a4…": 48 bits of Unix
+// milliseconds then 80 random bits. Ids made later sort later, so the
+// ledger's index on them grows at its right edge instead of at random
+// places.
 func newRequestID() string {
 	var b [16]byte
-	a, c := rand.Uint64(), rand.Uint64()
-	for i := range 8 {
-		b[i] = byte(a >> (8 * i))
-		b[8+i] = byte(c >> (8 * i))
+	ms := uint64(time.Now().UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (8 * (5 - i)))
 	}
+	r1, r2 := rand.Uint64(), rand.Uint64()
+	for i := range 8 {
+		b[6+i] = byte(r1 >> (8 * i))
+	}
+	b[14], b[15] = byte(r2), byte(r2>>8)
 	return "req_" + hex.EncodeToString(b[:])
 }
 

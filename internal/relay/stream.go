@@ -16,7 +16,9 @@ import (
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
 )
 
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+// readers are the per-stream line buffers. 2 KiB holds any usage chunk;
+// a longer line (a big tool-call argument) passes through in pieces.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 2<<10) }}
 
 var (
 	dataPrefix = []byte("data:")
@@ -70,9 +72,11 @@ func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clien
 			case len(trimmed) == 0: // end of event
 				if !skipping && werr == nil {
 					_, werr = w.Write(line)
-					if werr == nil {
-						werr = rc.Flush()
-					}
+				}
+				// Flush when the next event has not arrived yet, so events
+				// that came in one read go out in one write.
+				if werr == nil && br.Buffered() == 0 {
+					werr = rc.Flush()
 				}
 				skipping = false
 				continue

@@ -1,14 +1,13 @@
 // Package reqlog writes request log rows in batches, off the request path.
-// A request hands its row to a buffered queue and moves on; one goroutine
-// commits rows in batches. A crash loses at most the rows not yet committed;
-// ledger entries are written elsewhere, synchronously.
+// A request appends its row to an in-memory queue and moves on; one
+// goroutine commits rows in batches. A crash loses at most the rows not yet
+// committed; ledger entries are written elsewhere.
 package reqlog
 
 import (
 	"context"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/store"
@@ -23,19 +22,25 @@ type Sink interface {
 type Writer struct {
 	sink     Sink
 	log      *slog.Logger
-	queue    chan store.RequestLog
 	interval time.Duration
 	batch    int
-	dropped  atomic.Int64
-	written  atomic.Int64
-	flushes  chan chan struct{}
-	done     chan struct{}
-	once     sync.Once
+	max      int
+
+	mu      sync.Mutex
+	queue   []store.RequestLog // grows only while rows wait
+	dropped int64
+	written int64
+
+	kick    chan struct{}
+	flushes chan chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
 // Options tunes a Writer; zero values take the defaults.
 type Options struct {
-	Queue    int           // rows buffered before new ones are dropped (default 65536)
+	Queue    int           // rows held before new ones are dropped (default 65536)
 	Batch    int           // rows per transaction at most (default 512)
 	Interval time.Duration // longest a row waits before it is written (default 200ms)
 }
@@ -51,8 +56,8 @@ func New(sink Sink, log *slog.Logger, o Options) *Writer {
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
 	}
-	w := &Writer{sink: sink, log: log, queue: make(chan store.RequestLog, o.Queue),
-		interval: o.Interval, batch: o.Batch, done: make(chan struct{}), flushes: make(chan chan struct{})}
+	w := &Writer{sink: sink, log: log, interval: o.Interval, batch: o.Batch, max: o.Queue,
+		kick: make(chan struct{}, 1), flushes: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -61,20 +66,40 @@ func New(sink Sink, log *slog.Logger, o Options) *Writer {
 // cannot keep up) the row is dropped and counted rather than slowing every
 // request down.
 func (w *Writer) Add(row store.RequestLog) {
-	select {
-	case w.queue <- row:
-	default:
-		if w.dropped.Add(1)%1000 == 1 {
-			w.log.Warn("request log queue full; dropping rows", "dropped_total", w.dropped.Load())
+	w.mu.Lock()
+	if len(w.queue) >= w.max {
+		w.dropped++
+		n := w.dropped
+		w.mu.Unlock()
+		if n%1000 == 1 {
+			w.log.Warn("request log queue full; dropping rows", "dropped_total", n)
+		}
+		return
+	}
+	w.queue = append(w.queue, row)
+	full := len(w.queue) >= w.batch
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
 		}
 	}
 }
 
 // Dropped is how many rows were dropped because the queue was full.
-func (w *Writer) Dropped() int64 { return w.dropped.Load() }
+func (w *Writer) Dropped() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dropped
+}
 
 // Written is how many rows were committed.
-func (w *Writer) Written() int64 { return w.written.Load() }
+func (w *Writer) Written() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.written
+}
 
 // Flush writes every row queued before the call, then returns.
 func (w *Writer) Flush(ctx context.Context) error {
@@ -96,65 +121,59 @@ func (w *Writer) Flush(ctx context.Context) error {
 
 // Close writes every queued row and stops the writer.
 func (w *Writer) Close() {
-	w.once.Do(func() { close(w.queue) })
+	w.once.Do(func() { close(w.stop) })
 	<-w.done
 }
 
 func (w *Writer) run() {
 	defer close(w.done)
-	buf := make([]store.RequestLog, 0, w.batch)
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
+	var spare []store.RequestLog
 	for {
 		select {
-		case row, ok := <-w.queue:
-			if !ok {
-				w.flush(buf)
-				return
-			}
-			buf = append(buf, row)
-			if len(buf) >= w.batch {
-				buf = w.flush(buf)
-			}
 		case <-tick.C:
-			buf = w.flush(buf)
+		case <-w.kick:
 		case ack := <-w.flushes:
-			buf = w.drain(buf)
-			buf = w.flush(buf)
+			spare = w.writeQueued(spare)
 			close(ack)
+			continue
+		case <-w.stop:
+			w.writeQueued(spare)
+			return
 		}
+		spare = w.writeQueued(spare)
 	}
 }
 
-// drain moves every row already queued into buf, flushing full batches.
-func (w *Writer) drain(buf []store.RequestLog) []store.RequestLog {
-	for {
-		select {
-		case row, ok := <-w.queue:
-			if !ok {
-				return buf
-			}
-			buf = append(buf, row)
-			if len(buf) >= w.batch {
-				buf = w.flush(buf)
-			}
-		default:
-			return buf
-		}
+// writeQueued takes the whole queue (leaving spare, emptied, in its place)
+// and writes it in batches. It returns the taken slice for reuse.
+func (w *Writer) writeQueued(spare []store.RequestLog) []store.RequestLog {
+	w.mu.Lock()
+	taken := w.queue
+	w.queue = spare[:0]
+	w.mu.Unlock()
+	for rows := taken; len(rows) > 0; {
+		n := min(len(rows), w.batch)
+		w.write(rows[:n])
+		rows = rows[n:]
 	}
+	taken = taken[:0]
+	if cap(taken) > 4*w.batch {
+		taken = nil // a backlog's large array is not kept for ever
+	}
+	clear(taken[:cap(taken)])
+	return taken
 }
 
-func (w *Writer) flush(buf []store.RequestLog) []store.RequestLog {
-	if len(buf) == 0 {
-		return buf
-	}
+func (w *Writer) write(rows []store.RequestLog) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := w.sink.InsertRequestLogs(ctx, buf); err != nil {
-		w.log.Error("writing request logs", "rows", len(buf), "err", err)
-	} else {
-		w.written.Add(int64(len(buf)))
+	if err := w.sink.InsertRequestLogs(ctx, rows); err != nil {
+		w.log.Error("writing request logs", "rows", len(rows), "err", err)
+		return
 	}
-	clear(buf)
-	return buf[:0]
+	w.mu.Lock()
+	w.written += int64(len(rows))
+	w.mu.Unlock()
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/billing"
@@ -80,68 +83,165 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, []KeyAccount, error) {
 // ApplySettlements writes settlements in one transaction. Each becomes a
 // reserve entry (−Held) and a settle or refund entry (Held − Cost), each
 // with the balance after it, the user's balance moves by −Cost and the
-// key's spend by +Cost. A settlement whose request id is already settled
-// is skipped, so replaying a journal twice changes nothing.
-func (s *Store) ApplySettlements(ctx context.Context, batch []Settlement) error {
+// key's spend by +Cost.
+//
+// With replay set, settlements whose request id is already settled are
+// skipped, so a journal replayed after a crash changes nothing twice.
+// Without it (the normal case: fresh random request ids) a duplicate is an
+// error from the ledger's unique index and nothing is written.
+//
+// Statements are prepared once and reused; balances are read once per user
+// and written once per user and key, whatever the batch size.
+func (s *Store) ApplySettlements(ctx context.Context, batch []Settlement, replay bool) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	st, err := s.settleStatements(ctx)
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		seen, err := tx.PrepareContext(ctx, `SELECT 1 FROM ledger WHERE kind IN ('settle', 'refund') AND ref = $1`)
+		return s.applySettlements(ctx, tx, st, batch, replay)
+	})
+}
+
+// settleStmts are ApplySettlements' statements, prepared on first use.
+type settleStmts struct {
+	seen, balance, setBalance, entry, spend *sql.Stmt
+	// entries inserts entryChunk rows at once: one statement execution
+	// costs about as much as one row, so rows go in chunks.
+	entries *sql.Stmt
+}
+
+// entryChunk is how many ledger rows one multi-row insert writes.
+const entryChunk = 32
+
+func (s *Store) settleStatements(ctx context.Context) (*settleStmts, error) {
+	s.settleOnce.Lock()
+	defer s.settleOnce.Unlock()
+	if s.settle != nil {
+		return s.settle, nil
+	}
+	st := &settleStmts{}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.seen, `SELECT 1 FROM ledger WHERE kind IN ('settle', 'refund') AND ref = $1`},
+		{&st.balance, `SELECT balance FROM users WHERE id = $1` + s.forUpdate()},
+		{&st.setBalance, `UPDATE users SET balance = $1 WHERE id = $2`},
+		{&st.entry, `INSERT INTO ledger (user_id, kind, amount, balance_after, ref, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`},
+		{&st.spend, `UPDATE api_keys SET spent = spent + $1 WHERE id = $2`},
+		{&st.entries, s.multiRowInsert(entryChunk)},
+	} {
+		stmt, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer seen.Close()
-		move, err := tx.PrepareContext(ctx, `UPDATE users SET balance = balance + $1 WHERE id = $2 RETURNING balance`)
-		if err != nil {
-			return err
-		}
-		defer move.Close()
-		entry, err := tx.PrepareContext(ctx, insertEntry)
-		if err != nil {
-			return err
-		}
-		defer entry.Close()
-		spend, err := tx.PrepareContext(ctx, `UPDATE api_keys SET spent = spent + $1 WHERE id = $2`)
-		if err != nil {
-			return err
-		}
-		defer spend.Close()
-		for _, st := range batch {
+		*p.dst = stmt
+	}
+	s.settle = st
+	return st, nil
+}
+
+func (s *Store) applySettlements(ctx context.Context, tx *sql.Tx, stmts *settleStmts, batch []Settlement, replay bool) error {
+	bind := func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) }
+	seen, balance, entry := bind(stmts.seen), bind(stmts.balance), bind(stmts.entry)
+	balances := map[int64]int64{}
+	spent := map[int64]int64{}
+	rows := make([]any, 0, 2*7*len(batch))
+	for _, st := range batch {
+		if replay {
 			var one int
 			err := seen.QueryRowContext(ctx, st.RequestID).Scan(&one)
 			if err == nil {
-				continue // applied before a crash: the journal replays it
+				continue // applied before the crash
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			var after int64
-			if err := move.QueryRowContext(ctx, -int64(st.Held), st.UserID).Scan(&after); err != nil {
-				return err
-			}
-			var id int64
-			if err := entry.QueryRowContext(ctx, st.UserID, EntryReserve, -int64(st.Held), after, st.RequestID, "",
-				s.tv(st.Reserved)).Scan(&id); err != nil {
-				return err
-			}
-			if err := move.QueryRowContext(ctx, int64(st.Held-st.Cost), st.UserID).Scan(&after); err != nil {
-				return err
-			}
-			kind := EntrySettle
-			if st.Refund {
-				kind = EntryRefund
-			}
-			if err := entry.QueryRowContext(ctx, st.UserID, kind, int64(st.Held-st.Cost), after, st.RequestID, st.Note,
-				s.tv(st.Settled)).Scan(&id); err != nil {
-				return err
-			}
-			if st.KeyID != 0 && st.Cost != 0 {
-				if _, err := spend.ExecContext(ctx, int64(st.Cost), st.KeyID); err != nil {
-					return err
+		}
+		bal, ok := balances[st.UserID]
+		if !ok {
+			if err := balance.QueryRowContext(ctx, st.UserID).Scan(&bal); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("%w: user %d", ErrNotFound, st.UserID)
 				}
+				return err
 			}
 		}
-		return nil
-	})
+		kind := EntrySettle
+		if st.Refund {
+			kind = EntryRefund
+		}
+		afterHold := bal - int64(st.Held)
+		afterSettle := afterHold + int64(st.Held-st.Cost)
+		balances[st.UserID] = afterSettle
+		rows = append(rows,
+			st.UserID, EntryReserve, -int64(st.Held), afterHold, st.RequestID, "", s.tv(st.Reserved),
+			st.UserID, kind, int64(st.Held-st.Cost), afterSettle, st.RequestID, st.Note, s.tv(st.Settled))
+		if st.KeyID != 0 && st.Cost != 0 {
+			spent[st.KeyID] += int64(st.Cost)
+		}
+	}
+	if len(rows) > 0 {
+		many := bind(stmts.entries)
+		for len(rows) >= 7*entryChunk {
+			if _, err := many.ExecContext(ctx, rows[:7*entryChunk]...); err != nil {
+				return err
+			}
+			rows = rows[7*entryChunk:]
+		}
+		for ; len(rows) > 0; rows = rows[7:] {
+			if _, err := entry.ExecContext(ctx, rows[:7]...); err != nil {
+				return err
+			}
+		}
+	}
+	setBalance, spend := bind(stmts.setBalance), bind(stmts.spend)
+	for id, bal := range balances {
+		if _, err := setBalance.ExecContext(ctx, bal, id); err != nil {
+			return err
+		}
+	}
+	for id, cost := range spent {
+		if _, err := spend.ExecContext(ctx, cost, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *settleStmts) close() {
+	for _, x := range []*sql.Stmt{st.seen, st.balance, st.setBalance, st.entry, st.spend, st.entries} {
+		if x != nil {
+			x.Close()
+		}
+	}
+}
+
+// multiRowInsert is a ledger insert of n rows. SQLite gets anonymous "?"
+// placeholders: its parser looks every named one up in a list, which is
+// quadratic in a statement with hundreds.
+func (s *Store) multiRowInsert(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO ledger (user_id, kind, amount, balance_after, ref, note, created_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteByte('(')
+		for j := range 7 {
+			if j > 0 {
+				q.WriteByte(',')
+			}
+			if s.pg {
+				q.WriteString("$" + strconv.Itoa(i*7+j+1))
+			} else {
+				q.WriteByte('?')
+			}
+		}
+		q.WriteByte(')')
+	}
+	return q.String()
 }

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,8 +53,11 @@ type Store struct {
 	hot   *hotStmts     // SQLite only: the money path, prepared once
 	ckpt  *checkpointer // SQLite only
 	group *grouper      // SQLite only: group commit of the money path
-	box   *secret.Box
-	now   func() time.Time
+	// settle holds ApplySettlements' statements, prepared on first use.
+	settle     *settleStmts
+	settleOnce sync.Mutex
+	box        *secret.Box
+	now        func() time.Time
 }
 
 // Open connects to the database named by dsn and brings its schema up to
@@ -188,6 +192,9 @@ func (s *Store) Close() error {
 	}
 	if s.hot != nil {
 		s.hot.close()
+	}
+	if s.settle != nil {
+		s.settle.close()
 	}
 	err := s.w.Close()
 	if s.r != s.w {

@@ -1,7 +1,7 @@
 package openai
 
 import (
-	"bytes"
+	"strings"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -31,15 +31,34 @@ func ParseChat(body []byte) (Chat, error) {
 		return Chat{}, llm.Errorf(llm.KindInvalid, "invalid_json", "the request body must be a JSON object")
 	}
 	var c Chat
-	res := gjson.GetManyBytes(body, "model", "messages", "stream", "stream_options.include_usage",
-		"max_completion_tokens", "max_tokens", "n")
-	model, msgs, stream, incl, maxc, maxt, n := res[0], res[1], res[2], res[3], res[4], res[5], res[6]
+	// One pass over the top-level members; nested values are skipped, not
+	// decoded.
+	var model, msgs, stream, incl, maxc, maxt, n gjson.Result
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			model = v
+		case "messages":
+			msgs = v
+		case "stream":
+			stream = v
+		case "stream_options":
+			incl = v.Get("include_usage")
+		case "max_completion_tokens":
+			maxc = v
+		case "max_tokens":
+			maxt = v
+		case "n":
+			n = v
+		}
+		return true
+	})
 	if model.Type != gjson.String || model.Str == "" {
 		return Chat{}, &llm.Error{Kind: llm.KindInvalid, Code: "missing_required_parameter", Param: "model",
 			Message: "you must provide a model parameter (a non-empty string)"}
 	}
 	c.Model = model.Str
-	if !msgs.IsArray() || len(msgs.Array()) == 0 {
+	if !msgs.IsArray() || !msgs.Get("0").Exists() {
 		return Chat{}, &llm.Error{Kind: llm.KindInvalid, Code: "missing_required_parameter", Param: "messages",
 			Message: "'messages' must be a non-empty array"}
 	}
@@ -75,23 +94,21 @@ func ParseChat(body []byte) (Chat, error) {
 		}
 		c.N = n.Int()
 	}
-	c.Images = countKeys(body, imageKey)
+	c.Images = countKeys(msgs.Raw, `"image_url"`)
 	return c, nil
 }
 
-var imageKey = []byte(`"image_url"`)
-
 // countKeys counts occurrences of a quoted name used as an object key (the
 // name followed by a colon), without decoding the document.
-func countKeys(body, quoted []byte) int64 {
+func countKeys(doc, quoted string) int64 {
 	var n int64
 	for {
-		i := bytes.Index(body, quoted)
+		i := strings.Index(doc, quoted)
 		if i < 0 {
 			return n
 		}
-		body = body[i+len(quoted):]
-		rest := bytes.TrimLeft(body, " \t\r\n")
+		doc = doc[i+len(quoted):]
+		rest := strings.TrimLeft(doc, " \t\r\n")
 		if len(rest) > 0 && rest[0] == ':' {
 			n++
 		}
