@@ -280,13 +280,9 @@ func (h *harness) stopAll() {
 }
 
 func (h *harness) startServers(ctx context.Context, tmp string, f benchFlags) (*servers, error) {
-	var addrs [4]string
-	for i := range addrs {
-		a, err := loadtest.FreeAddr()
-		if err != nil {
-			return nil, err
-		}
-		addrs[i] = a
+	addrs, err := loadtest.FreeAddrs(4)
+	if err != nil {
+		return nil, err
 	}
 	sv := &servers{mockURL: "http://" + addrs[0], slowURL: "http://" + addrs[1], proxyURL: "http://" + addrs[2],
 		tokenhotURL: "http://" + addrs[3], key: "sk-bench-" + randomHex(24), dbPath: filepath.Join(tmp, "tokenhot.db")}

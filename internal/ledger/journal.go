@@ -40,7 +40,6 @@ type journal struct {
 	f        *os.File
 	size     int64
 	segments []segment // oldest first
-	buf      []byte
 }
 
 type segment struct {
@@ -121,17 +120,20 @@ func (r record) settlement() store.Settlement {
 		Reserved: time.UnixMicro(r.Reserved).UTC(), Settled: time.UnixMicro(r.Settled).UTC()}
 }
 
-// append writes one settlement with a single write call.
-func (j *journal) append(s store.Settlement) error {
+// journalLineEstimate is what a record adds to the journal's size for the
+// rotation check, which runs before the (unlocked) write.
+const journalLineEstimate = 160
+
+// appendRecord writes one settlement with a single write call. O_APPEND
+// makes concurrent calls land whole, one after another.
+func appendRecord(f *os.File, s store.Settlement) error {
 	rec := record{Ref: s.RequestID, User: s.UserID, Key: s.KeyID, Held: int64(s.Held), Cost: int64(s.Cost),
 		Refund: s.Refund, Note: s.Note, Reserved: s.Reserved.UnixMicro(), Settled: s.Settled.UnixMicro()}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	j.buf = append(append(j.buf[:0], b...), '\n')
-	n, err := j.f.Write(j.buf)
-	j.size += int64(n)
+	_, err = f.Write(append(b, '\n'))
 	return err
 }
 

@@ -216,18 +216,13 @@ func (l *Ledger) Refund(ctx context.Context, requestID, note string) (store.Entr
 
 func (l *Ledger) release(requestID string, cost billing.Micros, note string, refund bool) (store.Entry, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	h, ok := l.holds[requestID]
 	if !ok {
+		l.mu.Unlock()
 		return store.Entry{}, store.ErrNotFound
 	}
 	s := store.Settlement{RequestID: requestID, UserID: h.UserID, KeyID: h.KeyID, Held: h.Amount, Cost: cost,
 		Refund: refund, Note: note, Reserved: h.at, Settled: l.now()}
-	// The journal comes first: once it has the settlement, a crash can no
-	// longer lose it.
-	if err := l.journal.append(s); err != nil {
-		return store.Entry{}, fmt.Errorf("ledger: journal: %w", err)
-	}
 	delete(l.holds, requestID)
 	a := l.users[h.UserID]
 	a.held -= h.Amount
@@ -245,16 +240,28 @@ func (l *Ledger) release(requestID string, cost billing.Micros, note string, ref
 			l.log.Error("rotating the settlement journal", "err", err)
 		}
 	}
+	f := l.journal.f
+	l.journal.size += journalLineEstimate
+	entry := store.Entry{UserID: h.UserID, Kind: store.EntrySettle, Amount: h.Amount - cost,
+		BalanceAfter: a.balance - a.held, Ref: requestID, Note: note, Created: s.Settled}
+	l.mu.Unlock()
+	if refund {
+		entry.Kind = store.EntryRefund
+	}
 	select {
 	case l.kick <- struct{}{}:
 	default:
 	}
-	kind := store.EntrySettle
-	if refund {
-		kind = store.EntryRefund
+	// The journal write happens outside the lock so that concurrent
+	// requests do not queue behind each other's system call. Whatever the
+	// interleaving with the applier, the settlement is either in the
+	// database, in the journal, or both before Settle returns; replay skips
+	// what the database already has.
+	if err := appendRecord(f, s); err != nil {
+		l.log.Error("writing the settlement journal; the settlement is still queued for the database",
+			"request_id", requestID, "err", err)
 	}
-	return store.Entry{UserID: h.UserID, Kind: kind, Amount: h.Amount - cost,
-		BalanceAfter: a.balance - a.held, Ref: requestID, Note: note, Created: s.Settled}, nil
+	return entry, nil
 }
 
 var errClosed = errors.New("ledger: closed")
@@ -388,7 +395,7 @@ const maxBatch = 512
 
 // gatherDelay is how long the applier lets settlements accumulate before a
 // batch: how far the database trails the memory in normal operation.
-const gatherDelay = 5 * time.Millisecond
+const gatherDelay = 25 * time.Millisecond
 
 // applyBatch writes up to maxBatch queued settlements in one transaction.
 func (l *Ledger) applyBatch() (int, error) {

@@ -112,15 +112,28 @@ func WaitReady(ctx context.Context, p *Proc, url string, ok func(status int) boo
 	}
 }
 
-// FreeAddr returns a loopback address with a port free at the moment of
-// the call, for a child to listen on.
-func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// FreeAddrs returns n distinct loopback addresses whose ports are free at
+// the moment of the call, for children to listen on. All n listeners are
+// held until every port is chosen, so the kernel cannot hand out one port
+// twice (a child that then failed to bind would leave its address answered
+// by another child, and the bench would measure the wrong server).
+func FreeAddrs(n int) ([]string, error) {
+	lns := make([]net.Listener, 0, n)
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	addrs := make([]string, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs, nil
 }
 
 // ReadRSS returns a process's resident set size in bytes, from

@@ -268,14 +268,10 @@ func (x *exchange) call(w http.ResponseWriter, r *http.Request, body []byte) *ll
 const maxResponseBytes = 64 << 20
 
 func (x *exchange) relayJSON(w http.ResponseWriter, resp *http.Response) *llm.Error {
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength < maxResponseBytes {
-		buf.Grow(int(resp.ContentLength))
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes)); err != nil {
+	body, err := readResponse(resp)
+	if err != nil {
 		return &llm.Error{Kind: llm.KindUpstream, Code: "upstream_error", Message: "the upstream answer was cut short", Cause: err}
 	}
-	body := buf.Bytes()
 	if u, ok := surface.Usage(gjson.GetBytes(body, "usage")); ok {
 		x.usage, x.source = u, llm.SourceUpstream
 	} else {
@@ -292,12 +288,19 @@ func (x *exchange) relayJSON(w http.ResponseWriter, resp *http.Response) *llm.Er
 	return nil
 }
 
-func appendModel(b []byte, name, status string, created int64) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendQuote(b, name)
-	b = append(b, `,"object":"model","created":`...)
-	b = strconv.AppendInt(b, created, 10)
-	b = append(b, `,"owned_by":"tokenhot","status":`...)
-	b = strconv.AppendQuote(b, status)
-	return append(b, '}')
+// readResponse reads a whole non-streamed answer: into a buffer of exactly
+// the announced length when there is one, else growing up to the limit.
+func readResponse(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxResponseBytes {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -7,6 +7,7 @@ package relay
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -281,7 +282,13 @@ func (rl *Relay) getModel(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, llm.Errorf(llm.KindNotFound, "model_not_found", "the model '%s' does not exist", name), id)
 		return
 	}
-	created := m.Updated.Unix()
+	b, _ := json.Marshal(struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+		Status  string `json:"status"`
+	}{m.Name, "model", m.Updated.Unix(), "tokenhot", m.Status})
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(appendModel(nil, m.Name, m.Status, created))
+	_, _ = w.Write(b)
 }

@@ -37,9 +37,9 @@ func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clien
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	// The headers go out with the first event, in the same write.
 	w.WriteHeader(http.StatusOK)
 	x.status = http.StatusOK
-	_ = rc.Flush()
 
 	// A stream that goes quiet for longer than the idle timeout is broken.
 	idle := time.AfterFunc(x.rl.opts.IdleTimeout, cancel)
