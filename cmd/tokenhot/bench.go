@@ -154,7 +154,7 @@ func newBenchReport(f benchFlags) *loadtest.Report {
 	}}
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("the load generator, the mock, the bare proxy and Tokenhot are separate processes sharing the machine's %d CPUs", runtime.NumCPU()),
-		"Tokenhot runs with billing (a reserve and a settle in SQLite per request) and request logging on; streams ask for usage so all three targets carry the same bytes")
+		"Tokenhot runs with billing (a reservation and a journaled settlement per request) and request logging on; streams ask for usage so all three targets carry the same bytes")
 	if f.streams > 0 {
 		if lim, err := loadtest.RaiseFileLimit(uint64(4*f.streams + 4096)); err != nil {
 			rep.Notes = append(rep.Notes, "could not raise the open file limit: "+err.Error())
@@ -384,9 +384,11 @@ func measureMemory(ctx context.Context, sv *servers, n int) loadtest.Memory {
 }
 
 // auditBooks counts, in the stopped Tokenhot's database, the ledger's
-// reserve and settle entries, the holds left open and the request log rows
-// with status 200. It reads the file with plain SQL rather than through the
-// store, so that the code under test does not audit itself.
+// settle entries and the distinct requests they settle, the holds left
+// open, the request log rows with status 200, and the users whose balance
+// differs from the sum of their ledger. It reads the file with plain SQL
+// rather than through the store, so that the code under test does not
+// audit itself.
 func auditBooks(ctx context.Context, path string, b *loadtest.Books) error {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
@@ -394,10 +396,12 @@ func auditBooks(ctx context.Context, path string, b *loadtest.Books) error {
 	}
 	defer db.Close()
 	err = db.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM ledger WHERE kind = 'reserve'),
 		(SELECT COUNT(*) FROM ledger WHERE kind = 'settle'),
+		(SELECT COUNT(DISTINCT ref) FROM ledger WHERE kind = 'settle'),
 		(SELECT COUNT(*) FROM holds),
-		(SELECT COUNT(*) FROM request_logs WHERE status = 200)`).Scan(&b.Reserved, &b.Settled, &b.Holds, &b.Logged)
+		(SELECT COUNT(*) FROM request_logs WHERE status = 200),
+		(SELECT COUNT(*) FROM users u WHERE u.balance <> (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.user_id = u.id))`,
+	).Scan(&b.Settled, &b.Distinct, &b.Holds, &b.Logged, &b.Unbalanced)
 	if err != nil {
 		return fmt.Errorf("reading Tokenhot's database: %w", err)
 	}

@@ -107,16 +107,12 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-	// Refused requests left no trace; the three that failed upstream were
-	// reserved and refunded in full.
-	after := snapshotMoney(t, e)
-	if a := before["alice"]; after["alice"] != [2]int64{a[0], a[1] + 6} {
-		t.Fatalf("alice before %v after %v: want the same balance and 3 reserve+refund pairs", a, after["alice"])
-	}
-	delete(before, "alice")
-	delete(after, "alice")
-	if diff := cmp.Diff(before, after); diff != "" {
-		t.Fatalf("a refused request changed money (-before +after):\n%s", diff)
+	// Refused requests and the three that failed upstream changed no
+	// balance, so they left no ledger entry (with SQLite a hold lives in
+	// memory; the database path's reserve and refund pair is tested on
+	// PostgreSQL by the concurrency test).
+	if diff := cmp.Diff(before, snapshotMoney(t, e)); diff != "" {
+		t.Fatalf("a refused or failed request changed money (-before +after):\n%s", diff)
 	}
 	// The allowed IP and an allowed model do work.
 	if resp, body := e.post("/v1/chat/completions", local, hello); resp.StatusCode != 200 {

@@ -226,10 +226,20 @@ func (l *Ledger) release(requestID string, cost billing.Micros, note string, ref
 	delete(l.holds, requestID)
 	a := l.users[h.UserID]
 	a.held -= h.Amount
+	k := l.keys[h.KeyID]
+	if k != nil {
+		k.held -= h.Amount
+	}
+	if refund {
+		// Nothing was charged: the stored balance never changed, so
+		// there is nothing to journal or to write.
+		l.mu.Unlock()
+		return store.Entry{UserID: h.UserID, Kind: store.EntryRefund, Amount: h.Amount,
+			Ref: requestID, Note: note, Created: s.Settled}, nil
+	}
 	a.balance -= cost
 	a.pending += cost
-	if k := l.keys[h.KeyID]; k != nil {
-		k.held -= h.Amount
+	if k != nil {
 		k.spent += cost
 		k.pending += cost
 	}
@@ -245,9 +255,6 @@ func (l *Ledger) release(requestID string, cost billing.Micros, note string, ref
 	entry := store.Entry{UserID: h.UserID, Kind: store.EntrySettle, Amount: h.Amount - cost,
 		BalanceAfter: a.balance - a.held, Ref: requestID, Note: note, Created: s.Settled}
 	l.mu.Unlock()
-	if refund {
-		entry.Kind = store.EntryRefund
-	}
 	select {
 	case l.kick <- struct{}{}:
 	default:

@@ -64,7 +64,9 @@ type Memory struct {
 type Books struct {
 	Sent, Failed    uint64 // requests the bench sent to Tokenhot, and those not answered 200 or cut short
 	Settled, Logged int64  // settle entries in the ledger, request log rows
-	Reserved, Holds int64  // reserve entries, holds left open
+	Distinct        int64  // distinct requests the settle entries settle
+	Holds           int64  // holds left open
+	Unbalanced      int64  // users whose balance is not the sum of their ledger
 	Err             string // why the database could not be read
 }
 
@@ -168,8 +170,8 @@ func (r *Report) Verdicts() []Verdict {
 }
 
 // Correctness checks that Tokenhot answered every request with 200 and that
-// its database holds exactly one reservation, one settlement and one
-// request log row for each, and no hold left open.
+// its database holds exactly one settlement and one request log row for
+// each, no hold left open, and every balance equal to its ledger's sum.
 func (r *Report) Correctness() Verdict {
 	b := r.Books
 	v := Verdict{Target: "correctness: every Tokenhot request answered 200 and billed exactly once"}
@@ -177,10 +179,10 @@ func (r *Report) Correctness() Verdict {
 	case b.Err != "":
 		v.Detail = fmt.Sprintf("%d of %d requests failed; the database could not be checked: %s", b.Failed, b.Sent, b.Err)
 	default:
-		ok := uint64(b.Settled) == b.Sent && uint64(b.Logged) == b.Sent && uint64(b.Reserved) == b.Sent && b.Holds == 0
+		ok := uint64(b.Settled) == b.Sent && b.Distinct == b.Settled && uint64(b.Logged) == b.Sent && b.Holds == 0 && b.Unbalanced == 0
 		v.Pass = b.Failed == 0 && ok
-		v.Detail = fmt.Sprintf("%d requests, %d failed; ledger: %d reserved, %d settled, %d holds open; %d request log rows",
-			b.Sent, b.Failed, b.Reserved, b.Settled, b.Holds, b.Logged)
+		v.Detail = fmt.Sprintf("%d requests, %d failed; ledger: %d settlements of %d distinct requests, %d holds open, %d balances off their ledger sum; %d request log rows",
+			b.Sent, b.Failed, b.Settled, b.Distinct, b.Holds, b.Unbalanced, b.Logged)
 	}
 	return v
 }

@@ -31,7 +31,7 @@ func sampleReport() *Report {
 		Memory: Memory{Idle: 31_400_000, Peak: 74_250_000, After: 52_000_000, Samples: 52,
 			Burst: BurstResult{Streams: 1000, Completed: 1000, PeakOpen: 1000,
 				Latency: Summary{Count: 1000, P50: 4100 * time.Millisecond, Max: 4600 * time.Millisecond}}},
-		Books: Books{Sent: 120_000, Settled: 120_000, Reserved: 120_000, Logged: 120_000},
+		Books: Books{Sent: 120_000, Settled: 120_000, Distinct: 120_000, Logged: 120_000},
 		Notes: []string{"the load generator, the mock and the servers share the machine's CPUs"},
 	}
 	for _, stream := range []bool{false, true} {

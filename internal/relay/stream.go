@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -16,9 +15,13 @@ import (
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
 )
 
-// readers are the per-stream line buffers. 2 KiB holds any usage chunk;
-// a longer line (a big tool-call argument) passes through in pieces.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 2<<10) }}
+// chunks are the per-stream read buffers.
+var chunks = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
+
+// maxPendingEvent bounds how much of one unfinished event is held back
+// while waiting for its end. A larger event (a huge tool-call argument) is
+// passed on as it comes, unmetered: it is never the small usage chunk.
+const maxPendingEvent = 256 << 10
 
 var (
 	dataPrefix = []byte("data:")
@@ -27,10 +30,12 @@ var (
 	errorKey   = []byte(`{"error"`)
 )
 
-// relayStream passes an SSE stream through line by line, flushing at the
-// end of every event. It reads usage as it passes, hides the usage-only
-// chunk when the gateway (not the client) asked for it, and ends a stream
-// the upstream broke with an error event rather than a clean finish.
+// relayStream passes an SSE stream through as it arrives. Each read from
+// the upstream is split into whole events, which are metered (usage, output
+// chunks) and written to the client in one write and one flush; an
+// unfinished event waits for its end. It hides the usage-only chunk when
+// the gateway (not the client) asked for it, and ends a stream the upstream
+// broke with an error event rather than a clean finish.
 func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clientCtx context.Context, cancel context.CancelFunc) *llm.Error {
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -45,55 +50,40 @@ func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clien
 	idle := time.AfterFunc(x.rl.opts.IdleTimeout, cancel)
 	defer idle.Stop()
 
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(resp.Body)
-	defer func() { br.Reset(nil); readers.Put(br) }()
-
+	bp := chunks.Get().(*[]byte)
+	defer chunks.Put(bp)
+	buf := *bp
+	var pending []byte // the unfinished event at the end of the last read
 	hideUsage := !x.req.IncludeUsage
 	done := false
-	skipping := false // inside an event the client must not see
 	var werr error
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
+		n, err := resp.Body.Read(buf)
+		if n > 0 && werr == nil {
 			idle.Reset(x.rl.opts.IdleTimeout)
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer is content, never the small
-			// usage chunk: pass it through in pieces.
-			if !skipping && werr == nil {
-				_, werr = w.Write(line)
+			data := buf[:n]
+			if len(pending) > 0 {
+				pending = append(pending, data...)
+				data = pending
 			}
-			continue
-		}
-		if len(line) > 0 {
-			trimmed := bytes.TrimRight(line, "\r\n")
-			switch {
-			case len(trimmed) == 0: // end of event
-				if !skipping && werr == nil {
-					_, werr = w.Write(line)
-				}
-				// Flush when the next event has not arrived yet, so events
-				// that came in one read go out in one write.
-				if werr == nil && br.Buffered() == 0 {
-					werr = rc.Flush()
-				}
-				skipping = false
-				continue
-			case bytes.HasPrefix(trimmed, dataPrefix):
-				payload := bytes.TrimSpace(trimmed[len(dataPrefix):])
-				if bytes.Equal(payload, doneMarker) {
-					done = true
-				} else if x.meter(payload) && hideUsage {
-					skipping = true
-				}
+			var rest []byte
+			var d bool
+			rest, d, werr = x.relayEvents(w, data, hideUsage)
+			done = done || d
+			pending = append(pending[:0], rest...) // may overlap: append copies like memmove
+			if len(pending) > maxPendingEvent && werr == nil {
+				_, werr = w.Write(pending)
+				pending = pending[:0]
 			}
-			if !skipping && werr == nil {
-				_, werr = w.Write(line)
+			if werr == nil {
+				werr = rc.Flush()
 			}
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) && done {
+				if len(pending) > 0 && werr == nil {
+					_, _ = w.Write(pending) // a last event without its blank line
+				}
 				return nil
 			}
 			return x.broken(w, rc, err, werr, clientCtx)
@@ -101,6 +91,70 @@ func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clien
 		if werr != nil {
 			// The client is gone: stop reading; finish bills what was sent.
 			return x.clientGone(werr)
+		}
+	}
+}
+
+// relayEvents writes the whole events at the start of data, skipping a
+// usage-only chunk the client did not ask for, and returns the unfinished
+// remainder and whether the [DONE] marker went by.
+func (x *exchange) relayEvents(w io.Writer, data []byte, hideUsage bool) (rest []byte, done bool, err error) {
+	written := 0 // data[:written] is written or skipped
+	pos := 0     // start of the next event
+	for {
+		end := eventEnd(data[pos:])
+		if end < 0 {
+			break
+		}
+		event := data[pos : pos+end]
+		skip := false
+		for len(event) > 0 {
+			line := event
+			if i := bytes.IndexByte(event, '\n'); i >= 0 {
+				line, event = event[:i], event[i+1:]
+			} else {
+				event = nil
+			}
+			line = bytes.TrimRight(line, "\r")
+			if !bytes.HasPrefix(line, dataPrefix) {
+				continue
+			}
+			payload := bytes.TrimSpace(line[len(dataPrefix):])
+			if bytes.Equal(payload, doneMarker) {
+				done = true
+			} else if x.meter(payload) && hideUsage {
+				skip = true
+			}
+		}
+		if skip {
+			if _, err := w.Write(data[written:pos]); err != nil {
+				return nil, done, err
+			}
+			written = pos + end
+		}
+		pos += end
+	}
+	if pos > written {
+		if _, err := w.Write(data[written:pos]); err != nil {
+			return nil, done, err
+		}
+	}
+	return data[pos:], done, nil
+}
+
+// eventEnd returns the length of the first whole event in data (through the
+// blank line that ends it), or -1 when data holds no whole event.
+func eventEnd(data []byte) int {
+	i := 0
+	for {
+		nl := bytes.IndexByte(data[i:], '\n')
+		if nl < 0 {
+			return -1
+		}
+		line := data[i : i+nl]
+		i += nl + 1
+		if len(line) == 0 || len(line) == 1 && line[0] == '\r' {
+			return i
 		}
 	}
 }

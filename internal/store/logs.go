@@ -37,11 +37,20 @@ func (s *Store) InsertRequestLogs(ctx context.Context, rows []RequestLog) error 
 		return nil
 	}
 	now := s.clock()
+	var st *logStmts
+	if !s.pg {
+		// Prepared outside the transaction: on SQLite the transaction
+		// holds the only writer connection.
+		var err error
+		if st, err = s.logStatements(ctx); err != nil {
+			return fmt.Errorf("store: insert request logs: %w", err)
+		}
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if s.pg {
 			return s.insertLogsMultiRow(ctx, tx, rows, now)
 		}
-		return s.insertLogsPrepared(ctx, tx, rows, now)
+		return s.insertLogsPrepared(ctx, tx, st, rows, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: insert request logs: %w", err)
@@ -66,22 +75,73 @@ func (s *Store) insertLogsMultiRow(ctx context.Context, tx *sql.Tx, rows []Reque
 	return nil
 }
 
-// insertLogsPrepared runs one prepared single-row INSERT per row. In-process
-// SQLite has no round trips to save, and executing a prepared statement is
-// cheaper than parsing one with thousands of parameters (measured: a
-// quarter less time per batch).
-func (s *Store) insertLogsPrepared(ctx context.Context, tx *sql.Tx, rows []RequestLog, now time.Time) error {
-	st, err := tx.PrepareContext(ctx, logInsertSQL(1))
-	if err != nil {
-		return err
+// insertLogsPrepared writes rows with two statements prepared once: one of
+// logChunk rows and one of a single row for the rest. They use anonymous
+// "?" placeholders: SQLite resolves each named one by a linear search, so
+// binding thousands of "$N" parameters costs quadratic time.
+func (s *Store) insertLogsPrepared(ctx context.Context, tx *sql.Tx, st *logStmts, rows []RequestLog, now time.Time) error {
+	args := make([]any, 0, logChunk*logColCount)
+	if len(rows) >= logChunk {
+		many := tx.StmtContext(ctx, st.many)
+		for len(rows) >= logChunk {
+			args = args[:0]
+			for _, l := range rows[:logChunk] {
+				args = s.appendLogArgs(args, l, now)
+			}
+			if _, err := many.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+			rows = rows[logChunk:]
+		}
 	}
-	defer st.Close()
-	for _, l := range rows {
-		if _, err := st.ExecContext(ctx, s.logArgs(l, now)...); err != nil {
-			return err
+	if len(rows) > 0 {
+		one := tx.StmtContext(ctx, st.one)
+		for _, l := range rows {
+			if _, err := one.ExecContext(ctx, s.appendLogArgs(args[:0], l, now)...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// logChunk is how many rows one prepared multi-row insert writes.
+const logChunk = 32
+
+type logStmts struct{ many, one *sql.Stmt }
+
+func (s *Store) logStatements(ctx context.Context) (*logStmts, error) {
+	s.settleOnce.Lock()
+	defer s.settleOnce.Unlock()
+	if s.logs != nil {
+		return s.logs, nil
+	}
+	many, err := s.w.PrepareContext(ctx, anonInsert("request_logs", logCols, logColCount, logChunk))
+	if err != nil {
+		return nil, err
+	}
+	one, err := s.w.PrepareContext(ctx, anonInsert("request_logs", logCols, logColCount, 1))
+	if err != nil {
+		many.Close()
+		return nil, err
+	}
+	s.logs = &logStmts{many: many, one: one}
+	return s.logs, nil
+}
+
+// anonInsert is an INSERT of rows rows of cols columns with "?"
+// placeholders (SQLite only).
+func anonInsert(table, cols string, ncols, rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	row := "(" + strings.Repeat("?,", ncols-1) + "?)"
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	return b.String()
 }
 
 // logInsertSQL is an INSERT of n rows.
@@ -108,14 +168,18 @@ func logInsertSQL(n int) string {
 
 // logArgs are the bind values of one row, in logCols order.
 func (s *Store) logArgs(l RequestLog, now time.Time) []any {
+	return s.appendLogArgs(make([]any, 0, logColCount), l, now)
+}
+
+func (s *Store) appendLogArgs(args []any, l RequestLog, now time.Time) []any {
 	t := l.Time
 	if t.IsZero() {
 		t = now
 	}
 	u := l.Usage
-	return []any{s.tv(t), l.RequestID, l.UserID, l.KeyID, l.KeyPrefix, l.Model, l.ChannelID,
+	return append(args, s.tv(t), l.RequestID, l.UserID, l.KeyID, l.KeyPrefix, l.Model, l.ChannelID,
 		l.ClientIP, l.Stream, u.Input, u.CachedInput, u.CacheWrite, u.Output, u.Reasoning,
-		string(l.Source), int64(l.Cost), l.LatencyMS, l.TTFTMS, l.Status, l.ErrorClass}
+		string(l.Source), int64(l.Cost), l.LatencyMS, l.TTFTMS, l.Status, l.ErrorClass)
 }
 
 // RequestLogs returns the rows f selects, newest first.

@@ -80,10 +80,12 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, []KeyAccount, error) {
 	return users, keys, rows.Err()
 }
 
-// ApplySettlements writes settlements in one transaction. Each becomes a
-// reserve entry (−Held) and a settle or refund entry (Held − Cost), each
-// with the balance after it, the user's balance moves by −Cost and the
-// key's spend by +Cost.
+// ApplySettlements writes settlements in one transaction. With the
+// journaled ledger a hold lives only in memory and never changed the stored
+// balance, so the one stored change is the charge: each successful request
+// becomes a settle entry of −Cost with the balance after it, the user's
+// balance moves by −Cost and the key's spend by +Cost. A refund (a failed
+// request) changed no stored balance and writes nothing.
 //
 // With replay set, settlements whose request id is already settled are
 // skipped, so a journal replayed after a crash changes nothing twice.
@@ -130,7 +132,7 @@ func (s *Store) settleStatements(ctx context.Context) (*settleStmts, error) {
 		{&st.seen, `SELECT 1 FROM ledger WHERE kind IN ('settle', 'refund') AND ref = $1`},
 		{&st.balance, `SELECT balance FROM users WHERE id = $1` + s.forUpdate()},
 		{&st.setBalance, `UPDATE users SET balance = $1 WHERE id = $2`},
-		{&st.entry, `INSERT INTO ledger (user_id, kind, amount, balance_after, ref, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`},
+		{&st.entry, s.multiRowInsert(1)},
 		{&st.spend, `UPDATE api_keys SET spent = spent + $1 WHERE id = $2`},
 		{&st.entries, s.multiRowInsert(entryChunk)},
 	} {
@@ -149,8 +151,11 @@ func (s *Store) applySettlements(ctx context.Context, tx *sql.Tx, stmts *settleS
 	seen, balance, entry := bind(stmts.seen), bind(stmts.balance), bind(stmts.entry)
 	balances := map[int64]int64{}
 	spent := map[int64]int64{}
-	rows := make([]any, 0, 2*7*len(batch))
+	rows := make([]any, 0, 7*len(batch))
 	for _, st := range batch {
+		if st.Refund {
+			continue // nothing was charged: no balance change, no entry
+		}
 		if replay {
 			var one int
 			err := seen.QueryRowContext(ctx, st.RequestID).Scan(&one)
@@ -170,16 +175,9 @@ func (s *Store) applySettlements(ctx context.Context, tx *sql.Tx, stmts *settleS
 				return err
 			}
 		}
-		kind := EntrySettle
-		if st.Refund {
-			kind = EntryRefund
-		}
-		afterHold := bal - int64(st.Held)
-		afterSettle := afterHold + int64(st.Held-st.Cost)
-		balances[st.UserID] = afterSettle
-		rows = append(rows,
-			st.UserID, EntryReserve, -int64(st.Held), afterHold, st.RequestID, "", s.tv(st.Reserved),
-			st.UserID, kind, int64(st.Held-st.Cost), afterSettle, st.RequestID, st.Note, s.tv(st.Settled))
+		after := bal - int64(st.Cost)
+		balances[st.UserID] = after
+		rows = append(rows, st.UserID, EntrySettle, -int64(st.Cost), after, st.RequestID, st.Note, s.tv(st.Settled))
 		if st.KeyID != 0 && st.Cost != 0 {
 			spent[st.KeyID] += int64(st.Cost)
 		}

@@ -55,7 +55,8 @@ type Store struct {
 	group *grouper      // SQLite only: group commit of the money path
 	// settle holds ApplySettlements' statements, prepared on first use.
 	settle     *settleStmts
-	settleOnce sync.Mutex
+	logs       *logStmts  // SQLite only: request log inserts, prepared on first use
+	settleOnce sync.Mutex // guards settle and logs
 	box        *secret.Box
 	now        func() time.Time
 }
@@ -195,6 +196,10 @@ func (s *Store) Close() error {
 	}
 	if s.settle != nil {
 		s.settle.close()
+	}
+	if s.logs != nil {
+		s.logs.many.Close()
+		s.logs.one.Close()
 	}
 	err := s.w.Close()
 	if s.r != s.w {
