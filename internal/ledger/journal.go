@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/billing"
@@ -37,9 +38,23 @@ type record struct {
 // everything in it is in the database.
 type journal struct {
 	path     string
-	f        *os.File
 	size     int64
 	segments []segment // oldest first
+
+	// Writes are grouped: a caller appends its record to buf and, if no
+	// write is under way, writes everything buffered in one system call;
+	// otherwise it waits for the write under way, which will or did take
+	// its record. Under load many settlements share one write; alone, a
+	// caller writes at once.
+	mu       sync.Mutex
+	cond     *sync.Cond
+	f        *os.File // guarded by mu
+	buf      []byte   // records waiting for a write
+	spare    []byte
+	writing  bool
+	seq      uint64 // records put in buf so far
+	written  uint64 // records written so far
+	writeErr error  // the error of the last write
 }
 
 type segment struct {
@@ -76,6 +91,7 @@ func openJournal(path string) (*journal, []store.Settlement, error) {
 		return nil, nil, err
 	}
 	j := &journal{path: path, f: f, size: st.Size()}
+	j.cond = sync.NewCond(&j.mu)
 	for _, p := range old {
 		j.segments = append(j.segments, segment{path: p})
 	}
@@ -124,22 +140,58 @@ func (r record) settlement() store.Settlement {
 // rotation check, which runs before the (unlocked) write.
 const journalLineEstimate = 160
 
-// appendRecord writes one settlement with a single write call. O_APPEND
-// makes concurrent calls land whole, one after another.
-func appendRecord(f *os.File, s store.Settlement) error {
+// encodeRecord is a settlement's journal line.
+func encodeRecord(s store.Settlement) ([]byte, error) {
 	rec := record{Ref: s.RequestID, User: s.UserID, Key: s.KeyID, Held: int64(s.Held), Cost: int64(s.Cost),
 		Refund: s.Refund, Note: s.Note, Reserved: s.Reserved.UnixMicro(), Settled: s.Settled.UnixMicro()}
 	b, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = f.Write(append(b, '\n'))
-	return err
+	return append(b, '\n'), nil
+}
+
+// write appends a line and returns once it has been written to the file
+// (by this caller or by the one whose write took it along).
+func (j *journal) write(line []byte) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.buf = append(j.buf, line...)
+	j.seq++
+	mine := j.seq
+	for j.written < mine {
+		if j.writing {
+			j.cond.Wait()
+			continue
+		}
+		j.writing = true
+		data, upto, f := j.buf, j.seq, j.f
+		j.buf = j.spare[:0]
+		j.mu.Unlock()
+		_, err := f.Write(data)
+		j.mu.Lock()
+		j.spare = data[:0]
+		j.writing = false
+		j.written = upto
+		j.writeErr = err
+		j.cond.Broadcast()
+	}
+	return j.writeErr
+}
+
+// idle waits until no write is under way; callers hold j.mu.
+func (j *journal) idle() {
+	for j.writing {
+		j.cond.Wait()
+	}
 }
 
 // rotate closes the current file as a segment holding everything up to
 // appended, and starts a new file.
 func (j *journal) rotate(appended uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.idle()
 	seg := fmt.Sprintf("%s.%d", j.path, time.Now().UnixNano())
 	if err := j.f.Close(); err != nil {
 		return err
@@ -170,6 +222,9 @@ func (j *journal) reset() error {
 		_ = os.Remove(s.path)
 	}
 	j.segments = nil
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.idle()
 	if err := j.f.Truncate(0); err != nil {
 		return err
 	}
@@ -177,4 +232,9 @@ func (j *journal) reset() error {
 	return nil
 }
 
-func (j *journal) close() error { return j.f.Close() }
+func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.idle()
+	return j.f.Close()
+}

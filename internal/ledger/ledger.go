@@ -250,7 +250,6 @@ func (l *Ledger) release(requestID string, cost billing.Micros, note string, ref
 			l.log.Error("rotating the settlement journal", "err", err)
 		}
 	}
-	f := l.journal.f
 	l.journal.size += journalLineEstimate
 	entry := store.Entry{UserID: h.UserID, Kind: store.EntrySettle, Amount: h.Amount - cost,
 		BalanceAfter: a.balance - a.held, Ref: requestID, Note: note, Created: s.Settled}
@@ -264,7 +263,11 @@ func (l *Ledger) release(requestID string, cost billing.Micros, note string, ref
 	// interleaving with the applier, the settlement is either in the
 	// database, in the journal, or both before Settle returns; replay skips
 	// what the database already has.
-	if err := appendRecord(f, s); err != nil {
+	line, err := encodeRecord(s)
+	if err == nil {
+		err = l.journal.write(line)
+	}
+	if err != nil {
 		l.log.Error("writing the settlement journal; the settlement is still queued for the database",
 			"request_id", requestID, "err", err)
 	}

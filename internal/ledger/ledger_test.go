@@ -356,3 +356,42 @@ func BenchmarkReserveSettle(b *testing.B) {
 		}
 	}
 }
+
+// Concurrent settlements share journal writes without losing or tearing a
+// line.
+func TestJournalGroupWrites(t *testing.T) {
+	dir := t.TempDir()
+	j, _, err := openJournal(filepath.Join(dir, "j"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			line, err := encodeRecord(store.Settlement{RequestID: "r" + strconv.Itoa(i), UserID: 1, Cost: billing.Micros(i)})
+			if err == nil {
+				err = j.write(line)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := j.close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readJournal(filepath.Join(dir, "j"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range got {
+		seen[s.RequestID] = true
+	}
+	if len(got) != 200 || len(seen) != 200 {
+		t.Fatalf("%d records, %d distinct; want 200", len(got), len(seen))
+	}
+}
