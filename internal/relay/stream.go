@@ -171,7 +171,7 @@ func (x *exchange) meter(payload []byte) (usageOnly bool) {
 		x.ttft = x.rl.opts.Now().Sub(x.start)
 		x.delivered = true
 	}
-	if !bytes.Contains(payload, usageKey) {
+	if !hasUsageObject(payload) {
 		if carriesOutput(payload) {
 			x.chunks++
 		}
@@ -190,6 +190,25 @@ func (x *exchange) meter(payload []byte) (usageOnly bool) {
 		x.chunks++
 	}
 	return false
+}
+
+// hasUsageObject reports whether a chunk carries a usage object, cheaply:
+// streams that include usage send "usage":null on every other chunk, and
+// those need no parsing.
+func hasUsageObject(payload []byte) bool {
+	for {
+		i := bytes.Index(payload, usageKey)
+		if i < 0 {
+			return false
+		}
+		payload = bytes.TrimLeft(payload[i+len(usageKey):], " \t\r\n")
+		if len(payload) > 0 && payload[0] == ':' {
+			payload = bytes.TrimLeft(payload[1:], " \t\r\n")
+			if len(payload) > 0 && payload[0] == '{' {
+				return true
+			}
+		}
+	}
 }
 
 // outputKeys are the delta fields that carry generated tokens.

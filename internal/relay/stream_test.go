@@ -107,3 +107,18 @@ func FuzzRelayEvents(f *testing.F) {
 		}
 	})
 }
+
+func TestHasUsageObject(t *testing.T) {
+	tests := map[string]bool{
+		`{"choices":[],"usage":{"prompt_tokens":1}}`:        true,
+		`{"choices":[],"usage" : {"prompt_tokens":1}}`:      true,
+		`{"choices":[{"delta":{}}],"usage":null}`:           false,
+		`{"choices":[{"delta":{"content":"\"usage\":{"}}]}`: false, // escaped quotes in content
+		`{"choices":[]}`: false,
+	}
+	for in, want := range tests {
+		if got := hasUsageObject([]byte(in)); got != want {
+			t.Errorf("hasUsageObject(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
