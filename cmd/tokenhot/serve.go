@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -89,6 +90,10 @@ func serve(ctx context.Context, cfg *config.Config, o gateway.Options, stdout io
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 	}
+	if addr := o.Getenv("TOKENHOT_PPROF_ADDR"); addr != "" {
+		stopProfiler := startProfiler(addr, o.Log)
+		defer stopProfiler()
+	}
 	o.Log.Info("tokenhot listening", "addr", ln.Addr().String(), "database", redactDSN(cfg.Database))
 	if ready != nil {
 		ready(ln.Addr().String(), g)
@@ -126,4 +131,24 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// startProfiler serves the Go profiler (net/http/pprof) on its own address,
+// never on the public one, for operators who need to see where time goes.
+// Bind it to loopback: it has no authentication.
+func startProfiler(addr string, log *slog.Logger) (stop func()) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("profiler", "err", err)
+		}
+	}()
+	log.Warn("the Go profiler is served without authentication", "addr", addr)
+	return func() { _ = srv.Close() }
 }

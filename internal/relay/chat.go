@@ -272,7 +272,7 @@ func (x *exchange) relayJSON(w http.ResponseWriter, resp *http.Response) *llm.Er
 	if err != nil {
 		return &llm.Error{Kind: llm.KindUpstream, Code: "upstream_error", Message: "the upstream answer was cut short", Cause: err}
 	}
-	if u, ok := surface.Usage(gjson.GetBytes(body, "usage")); ok {
+	if u, ok := surface.ResponseUsage(body); ok {
 		x.usage, x.source = u, llm.SourceUpstream
 	} else {
 		x.chunks = int64(len(gjson.GetBytes(body, "choices").Raw)) / billBytesPerToken

@@ -164,3 +164,22 @@ func FuzzParseChat(f *testing.F) {
 		}
 	})
 }
+
+func TestResponseUsage(t *testing.T) {
+	want := llm.Usage{Input: 8, CachedInput: 2, Output: 5}
+	tests := map[string]string{
+		"usage last":        `{"id":"x","choices":[{"message":{"content":"say \"usage\": {}"}}],"usage":{"prompt_tokens":10,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":2}}}`,
+		"usage first":       `{"usage" : {"prompt_tokens":10,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":2}},"choices":[]}`,
+		"pretty printed":    "{\n  \"choices\": [],\n  \"usage\": {\n    \"prompt_tokens\": 10,\n    \"completion_tokens\": 5,\n    \"prompt_tokens_details\": {\"cached_tokens\": 2}\n  }\n}",
+		"escaped key later": `{"usage":{"prompt_tokens":10,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":2}},"choices":[{"message":{"content":"\"usage\":1"}}]}`,
+	}
+	for name, body := range tests {
+		got, ok := ResponseUsage([]byte(body))
+		if !ok || got != want {
+			t.Errorf("%s: got %+v, %v", name, got, ok)
+		}
+	}
+	if _, ok := ResponseUsage([]byte(`{"choices":[]}`)); ok {
+		t.Error("usage found where there is none")
+	}
+}

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -134,10 +135,22 @@ func Usage(u gjson.Result) (llm.Usage, bool) {
 	if !u.IsObject() {
 		return llm.Usage{}, false
 	}
-	v := gjson.GetMany(u.Raw, "prompt_tokens", "completion_tokens", "prompt_tokens_details.cached_tokens",
-		"prompt_tokens_details.cache_write_tokens", "completion_tokens_details.reasoning_tokens")
-	prompt, completion, cached, written, reasoning := v[0].Int(), v[1].Int(), v[2].Int(), v[3].Int(), v[4].Int()
-	if !v[0].Exists() && !v[1].Exists() {
+	var prompt, completion, cached, written, reasoning int64
+	found := false
+	u.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "prompt_tokens":
+			prompt, found = v.Int(), true
+		case "completion_tokens":
+			completion, found = v.Int(), true
+		case "prompt_tokens_details":
+			cached, written = v.Get("cached_tokens").Int(), v.Get("cache_write_tokens").Int()
+		case "completion_tokens_details":
+			reasoning = v.Get("reasoning_tokens").Int()
+		}
+		return true
+	})
+	if !found {
 		return llm.Usage{}, false
 	}
 	out := llm.Usage{
@@ -149,6 +162,24 @@ func Usage(u gjson.Result) (llm.Usage, bool) {
 	out.Output = completion - out.Reasoning
 	return out, true
 }
+
+// ResponseUsage finds the top-level usage object of a whole Chat
+// Completions answer. OpenAI-protocol upstreams put it last, so it is
+// looked for from the end; a body where that finds nothing usable is
+// searched properly.
+func ResponseUsage(body []byte) (llm.Usage, bool) {
+	if i := bytes.LastIndex(body, usageKey); i > 0 && body[i-1] != '\\' {
+		rest := bytes.TrimLeft(body[i+len(usageKey):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			if u, ok := Usage(gjson.ParseBytes(rest[1:])); ok {
+				return u, true
+			}
+		}
+	}
+	return Usage(gjson.GetBytes(body, "usage"))
+}
+
+var usageKey = []byte(`"usage"`)
 
 // clamp keeps a sub-count within its total (and non-negative), so a provider
 // reporting more cached than prompt tokens can never yield negative input.
