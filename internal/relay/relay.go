@@ -254,13 +254,23 @@ func trusted(ps []netip.Prefix, a netip.Addr) bool {
 	return false
 }
 
-func (rl *Relay) listModels(w http.ResponseWriter, r *http.Request) {
+// keyed authenticates a request that needs no body (the model routes),
+// writing the error itself when it fails.
+func (rl *Relay) keyed(w http.ResponseWriter, r *http.Request) (*catalog.Snapshot, *catalog.Key, string, bool) {
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
 	snap := rl.cat.Current()
 	k, e := rl.authenticate(r, snap, rl.clientIP(r))
 	if e != nil {
 		openai.WriteError(w, e, id)
+		return nil, nil, id, false
+	}
+	return snap, k, id, true
+}
+
+func (rl *Relay) listModels(w http.ResponseWriter, r *http.Request) {
+	snap, k, _, ok := rl.keyed(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -268,12 +278,8 @@ func (rl *Relay) listModels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rl *Relay) getModel(w http.ResponseWriter, r *http.Request) {
-	id := newRequestID()
-	w.Header().Set("X-Request-Id", id)
-	snap := rl.cat.Current()
-	k, e := rl.authenticate(r, snap, rl.clientIP(r))
-	if e != nil {
-		openai.WriteError(w, e, id)
+	snap, k, id, ok := rl.keyed(w, r)
+	if !ok {
 		return
 	}
 	name := r.PathValue("model")
