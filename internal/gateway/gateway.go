@@ -185,13 +185,14 @@ func (g *Gateway) openLedger(ctx context.Context, cfg *config.Config, o Options)
 // channels, models, prices and balances. The admin API calls it after every
 // change.
 func (g *Gateway) Reload(ctx context.Context) error {
-	if err := g.Catalog.Reload(ctx); err != nil {
-		return err
-	}
+	// Accounts first: a key the new snapshot admits must already have an
+	// account to reserve against.
 	if g.ledger != nil {
-		return g.ledger.Sync(ctx)
+		if err := g.ledger.Sync(ctx); err != nil {
+			return err
+		}
 	}
-	return nil
+	return g.Catalog.Reload(ctx)
 }
 
 // Flush waits until every request that has arrived is settled and its
