@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -52,6 +53,7 @@ type Gateway struct {
 	AdminToken string
 
 	ledger   *ledger.Ledger // nil with PostgreSQL
+	node     string         // this process's id in change notifications
 	relay    *relay.Relay
 	log      *slog.Logger
 	stop     context.CancelFunc
@@ -78,7 +80,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) 
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
-	g := &Gateway{Store: st, log: o.Log}
+	g := &Gateway{Store: st, log: o.Log, node: newNodeID()}
 	if err := g.init(ctx, cfg, o); err != nil {
 		st.Close()
 		return nil, err
@@ -136,8 +138,9 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	// settlement) are refunded, now and periodically.
 	sweepCtx, stop := context.WithCancel(context.Background())
 	g.stop = stop
-	g.sweeper.Add(1)
+	g.sweeper.Add(2)
 	go g.sweep(sweepCtx, total+5*time.Minute)
+	go g.listen(sweepCtx)
 	return nil
 }
 
@@ -184,7 +187,20 @@ func (g *Gateway) openLedger(ctx context.Context, cfg *config.Config, o Options)
 // Reload makes the request path see the database's current keys, users,
 // channels, models, prices and balances. The admin API calls it after every
 // change.
+//
+// Other gateways sharing the database (PostgreSQL) are told to reload too,
+// by a notification rather than by polling.
 func (g *Gateway) Reload(ctx context.Context) error {
+	if err := g.reloadLocal(ctx); err != nil {
+		return err
+	}
+	if err := g.Store.NotifyChange(ctx, g.node); err != nil {
+		g.log.Error("telling other gateways to reload", "err", err)
+	}
+	return nil
+}
+
+func (g *Gateway) reloadLocal(ctx context.Context) error {
 	// Accounts first: a key the new snapshot admits must already have an
 	// account to reserve against.
 	if g.ledger != nil {
@@ -193,6 +209,21 @@ func (g *Gateway) Reload(ctx context.Context) error {
 		}
 	}
 	return g.Catalog.Reload(ctx)
+}
+
+// listen reloads whenever another gateway on the database changed the
+// configuration.
+func (g *Gateway) listen(ctx context.Context) {
+	defer g.sweeper.Done()
+	g.Store.ListenChanges(ctx, g.node, func() {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := g.reloadLocal(rctx); err != nil && ctx.Err() == nil {
+			g.log.Error("reloading after another gateway's change", "err", err)
+		}
+	}, func(err error) {
+		g.log.Warn("change notifications interrupted; reconnecting", "err", err)
+	})
 }
 
 // Flush waits until every request that has arrived is settled and its
@@ -288,6 +319,12 @@ func adminToken(ctx context.Context, st *store.Store, cfg *config.Config, o Opti
 		o.Log.Warn("could not save the admin token to a file; it is printed once here", "err", err)
 	}
 	return d, tok, nil
+}
+
+func newNodeID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func decodeHex32(s string) ([32]byte, error) {

@@ -58,6 +58,7 @@ type Store struct {
 	logs       *logStmts  // SQLite only: request log inserts, prepared on first use
 	settleOnce sync.Mutex // guards settle and logs
 	box        *secret.Box
+	pgConfig   *pgx.ConnConfig // Postgres only: for the LISTEN connection
 	now        func() time.Time
 }
 
@@ -183,7 +184,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	return &Store{dialect: DialectPostgres, pg: true, w: db, r: db}, nil
+	return &Store{dialect: DialectPostgres, pg: true, w: db, r: db, pgConfig: cfg}, nil
 }
 
 // Close closes the database.
