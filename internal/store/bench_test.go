@@ -11,21 +11,9 @@ import (
 )
 
 // benchDialects runs bench once per available dialect on a fresh database.
-// With variants, it also runs on SQLite without group commit, to keep the
-// comparison that justifies it at hand.
-func benchDialects(b *testing.B, variants bool, bench func(b *testing.B, s *Store)) {
-	for _, d := range []string{DialectSQLite, "sqlite-nogroup", DialectPostgres} {
-		if d == "sqlite-nogroup" && !variants {
-			continue
-		}
+func benchDialects(b *testing.B, bench func(b *testing.B, s *Store)) {
+	for _, d := range []string{DialectSQLite, DialectPostgres} {
 		b.Run(d, func(b *testing.B) {
-			if d == "sqlite-nogroup" {
-				s := openTest(b, testDSN(b, DialectSQLite), testBox(b))
-				s.group.close()
-				s.group = nil
-				bench(b, s)
-				return
-			}
 			bench(b, openTest(b, testDSN(b, d), testBox(b)))
 		})
 	}
@@ -47,7 +35,7 @@ func benchUsers(b *testing.B, s *Store, n int) (users, keys []int64) {
 // BenchmarkReserveSettle is the money cost of one API request: a Reserve
 // before it is forwarded and a Settle after, one caller at a time.
 func BenchmarkReserveSettle(b *testing.B) {
-	benchDialects(b, true, func(b *testing.B, s *Store) {
+	benchDialects(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
 		users, keys := benchUsers(b, s, 1)
 		b.ReportAllocs()
@@ -67,7 +55,7 @@ func BenchmarkReserveSettle(b *testing.B) {
 // BenchmarkReserveSettleParallel is the same under concurrent load, spread
 // over 64 users as a gateway's traffic is.
 func BenchmarkReserveSettleParallel(b *testing.B) {
-	benchDialects(b, true, func(b *testing.B, s *Store) {
+	benchDialects(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
 		users, keys := benchUsers(b, s, 64)
 		var seq atomic.Int64
@@ -95,7 +83,7 @@ func BenchmarkReserveSettleParallel(b *testing.B) {
 // BenchmarkInsertRequestLogs writes logs in batches of 100, as the gateway's
 // log buffer flushes them; ns/op is per batch.
 func BenchmarkInsertRequestLogs(b *testing.B) {
-	benchDialects(b, false, func(b *testing.B, s *Store) {
+	benchDialects(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
 		rows := make([]RequestLog, 100)
 		for i := range rows {

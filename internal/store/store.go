@@ -49,10 +49,9 @@ type Store struct {
 	w *sql.DB
 	// r runs reads outside transactions: a pool of read-only connections on
 	// SQLite (WAL lets them run while the writer writes), w on Postgres.
-	r     *sql.DB
-	hot   *hotStmts     // SQLite only: the money path, prepared once
-	ckpt  *checkpointer // SQLite only
-	group *grouper      // SQLite only: group commit of the money path
+	r    *sql.DB
+	hot  *hotStmts     // SQLite only: the money path, prepared once
+	ckpt *checkpointer // SQLite only
 	// settle holds ApplySettlements' statements, prepared on first use.
 	settle     *settleStmts
 	logs       *logStmts  // SQLite only: request log inserts, prepared on first use
@@ -100,10 +99,6 @@ func Open(ctx context.Context, dsn string, box *secret.Box) (*Store, error) {
 		if s.hot, err = prepareHot(ctx, s.w); err != nil {
 			s.Close()
 			return nil, err
-		}
-		if s.group, err = startGrouper(ctx, s.w, s.ckpt.committed); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("store: open: %w", err)
 		}
 	}
 	return s, nil
@@ -189,9 +184,6 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if s.group != nil {
-		s.group.close() // lets the running group commit
-	}
 	if s.hot != nil {
 		s.hot.close()
 	}
@@ -242,12 +234,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// moneyTx runs one operation of the money hot path in a write transaction:
-// on SQLite, in the next commit group.
+// moneyTx runs one operation of the money path in a write transaction.
+// (The gateway's SQLite money path is the journaled ledger, package ledger;
+// this one serves PostgreSQL and direct callers such as tests.)
 func (s *Store) moneyTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	if s.group != nil {
-		return s.group.do(ctx, fn)
-	}
 	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
 }
 
