@@ -163,7 +163,12 @@ func TestChatCompletionStreamWithOpenAISDK(t *testing.T) {
 				if err != nil || len(rows) != 2 {
 					t.Fatalf("rows %d, %v", len(rows), err)
 				}
-				streamed := rows[1] // newest first
+				// The stream's row may be written after the next request's:
+				// its handler settles after the client has seen [DONE].
+				streamed := rows[0]
+				if !streamed.Stream {
+					streamed = rows[1]
+				}
 				if !streamed.Stream || streamed.Source != llm.SourceUpstream || streamed.Cost != cost || streamed.TTFTMS <= 0 {
 					t.Fatalf("stream log row %+v", streamed)
 				}
