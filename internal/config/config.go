@@ -49,7 +49,7 @@ type Config struct {
 // Upstream tunes the calls to providers.
 type Upstream struct {
 	ConnectTimeout   Duration `yaml:"connect_timeout"`    // default 10s
-	FirstByteTimeout Duration `yaml:"first_byte_timeout"` // default 120s
+	FirstByteTimeout Duration `yaml:"first_byte_timeout"` // default 10m: a non-streamed answer sends its headers only when complete
 	IdleTimeout      Duration `yaml:"idle_timeout"`       // longest gap between stream events, default 120s
 	TotalTimeout     Duration `yaml:"total_timeout"`      // default 30m
 }

@@ -117,7 +117,7 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	client := o.HTTPClient
 	if client == nil {
 		client = &http.Client{Transport: relay.NewTransport(
-			cfg.Upstream.ConnectTimeout.Or(10*time.Second), cfg.Upstream.FirstByteTimeout.Or(2*time.Minute))}
+			cfg.Upstream.ConnectTimeout.Or(10*time.Second), cfg.Upstream.FirstByteTimeout.Or(10*time.Minute))}
 	}
 	total := cfg.Upstream.TotalTimeout.Or(30 * time.Minute)
 	rl := relay.New(cat, money, g.Logs, client, o.Log, relay.Options{
