@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
@@ -289,9 +290,14 @@ func (x *exchange) relayJSON(w http.ResponseWriter, resp *http.Response) *llm.Er
 }
 
 // readResponse reads a whole non-streamed answer: into a buffer of exactly
-// the announced length when there is one, else growing up to the limit.
+// the announced length when there is one, else growing up to the limit. An
+// answer over the limit is an error, never silently cut.
 func readResponse(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n >= 0 && n <= maxResponseBytes {
+	n := resp.ContentLength
+	if n > maxResponseBytes {
+		return nil, fmt.Errorf("answer of %d bytes exceeds the %d-byte limit", n, maxResponseBytes)
+	}
+	if n >= 0 {
 		body := make([]byte, n)
 		if _, err := io.ReadFull(resp.Body, body); err != nil {
 			return nil, err
@@ -299,8 +305,11 @@ func readResponse(resp *http.Response) ([]byte, error) {
 		return body, nil
 	}
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
 		return nil, err
+	}
+	if buf.Len() > maxResponseBytes {
+		return nil, fmt.Errorf("answer exceeds the %d-byte limit", maxResponseBytes)
 	}
 	return buf.Bytes(), nil
 }

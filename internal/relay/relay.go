@@ -80,13 +80,6 @@ func (rl *Relay) leave() {
 	rl.mu.Unlock()
 }
 
-// InFlight is the number of requests not yet settled.
-func (rl *Relay) InFlight() int {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	return rl.inflight
-}
-
 // WaitIdle waits until no request is in flight: every request that has
 // arrived is answered, settled and logged.
 func (rl *Relay) WaitIdle(ctx context.Context) error {

@@ -1,8 +1,11 @@
 package relay
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -65,3 +68,27 @@ func TestRequestIDsAreUnique(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestReadResponseRefusesOversizedAnswers(t *testing.T) {
+	for name, resp := range map[string]*http.Response{
+		"announced too long": {ContentLength: maxResponseBytes + 1, Body: io.NopCloser(strings.NewReader("{}"))},
+		"unannounced too long": {ContentLength: -1,
+			Body: io.NopCloser(io.LimitReader(zeros{}, maxResponseBytes+10))},
+	} {
+		if _, err := readResponse(resp); err == nil {
+			t.Errorf("%s: an oversized answer was accepted (and would have been cut)", name)
+		}
+	}
+	body, err := readResponse(&http.Response{ContentLength: -1, Body: io.NopCloser(strings.NewReader(`{"ok":1}`))})
+	if err != nil || string(body) != `{"ok":1}` {
+		t.Fatalf("%q, %v", body, err)
+	}
+	body, err = readResponse(&http.Response{ContentLength: 3, Body: io.NopCloser(strings.NewReader(`{}`))})
+	if err == nil {
+		t.Fatalf("a body shorter than announced was accepted: %q", body)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

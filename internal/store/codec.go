@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -141,4 +143,33 @@ func pgCode(err error) (string, bool) {
 		return e.Code, true
 	}
 	return "", false
+}
+
+// insertSQL is an INSERT of rows rows of ncols columns. Postgres gets
+// numbered "$N" placeholders; SQLite gets anonymous "?", because its parser
+// resolves each named parameter by a linear search, which is quadratic in
+// a statement with hundreds of them.
+func (s *Store) insertSQL(table, cols string, ncols, rows int) string {
+	var b strings.Builder
+	b.Grow(len(table) + len(cols) + rows*ncols*5 + 32)
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := range ncols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			if s.pg {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(i*ncols + c + 1))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }

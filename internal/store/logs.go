@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -67,7 +66,7 @@ func (s *Store) insertLogsMultiRow(ctx context.Context, tx *sql.Tx, rows []Reque
 		for _, l := range rows[:n] {
 			args = append(args, s.logArgs(l, now)...)
 		}
-		if _, err := tx.ExecContext(ctx, logInsertSQL(n), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.insertSQL("request_logs", logCols, logColCount, n), args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -116,54 +115,17 @@ func (s *Store) logStatements(ctx context.Context) (*logStmts, error) {
 	if s.logs != nil {
 		return s.logs, nil
 	}
-	many, err := s.w.PrepareContext(ctx, anonInsert("request_logs", logCols, logColCount, logChunk))
+	many, err := s.w.PrepareContext(ctx, s.insertSQL("request_logs", logCols, logColCount, logChunk))
 	if err != nil {
 		return nil, err
 	}
-	one, err := s.w.PrepareContext(ctx, anonInsert("request_logs", logCols, logColCount, 1))
+	one, err := s.w.PrepareContext(ctx, s.insertSQL("request_logs", logCols, logColCount, 1))
 	if err != nil {
 		many.Close()
 		return nil, err
 	}
 	s.logs = &logStmts{many: many, one: one}
 	return s.logs, nil
-}
-
-// anonInsert is an INSERT of rows rows of cols columns with "?"
-// placeholders (SQLite only).
-func anonInsert(table, cols string, ncols, rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
-	row := "(" + strings.Repeat("?,", ncols-1) + "?)"
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(row)
-	}
-	return b.String()
-}
-
-// logInsertSQL is an INSERT of n rows.
-func logInsertSQL(n int) string {
-	var b strings.Builder
-	b.Grow(len(logCols) + n*logColCount*6)
-	b.WriteString(`INSERT INTO request_logs (` + logCols + `) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := range logColCount {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i*logColCount + c + 1))
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
 }
 
 // logArgs are the bind values of one row, in logCols order.

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/billing"
@@ -132,9 +130,9 @@ func (s *Store) settleStatements(ctx context.Context) (*settleStmts, error) {
 		{&st.seen, `SELECT 1 FROM ledger WHERE kind IN ('settle', 'refund') AND ref = $1`},
 		{&st.balance, `SELECT balance FROM users WHERE id = $1` + s.forUpdate()},
 		{&st.setBalance, `UPDATE users SET balance = $1 WHERE id = $2`},
-		{&st.entry, s.multiRowInsert(1)},
+		{&st.entry, s.insertSQL("ledger", ledgerCols, 7, 1)},
 		{&st.spend, `UPDATE api_keys SET spent = spent + $1 WHERE id = $2`},
-		{&st.entries, s.multiRowInsert(entryChunk)},
+		{&st.entries, s.insertSQL("ledger", ledgerCols, 7, entryChunk)},
 	} {
 		stmt, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -218,28 +216,5 @@ func (st *settleStmts) close() {
 	}
 }
 
-// multiRowInsert is a ledger insert of n rows. SQLite gets anonymous "?"
-// placeholders: its parser looks every named one up in a list, which is
-// quadratic in a statement with hundreds.
-func (s *Store) multiRowInsert(n int) string {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO ledger (user_id, kind, amount, balance_after, ref, note, created_at) VALUES `)
-	for i := range n {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteByte('(')
-		for j := range 7 {
-			if j > 0 {
-				q.WriteByte(',')
-			}
-			if s.pg {
-				q.WriteString("$" + strconv.Itoa(i*7+j+1))
-			} else {
-				q.WriteByte('?')
-			}
-		}
-		q.WriteByte(')')
-	}
-	return q.String()
-}
+// ledgerCols are the columns a ledger entry is inserted with.
+const ledgerCols = `user_id, kind, amount, balance_after, ref, note, created_at`
