@@ -151,7 +151,7 @@ func handleMessages(x *exchange, _, body string) {
 	b = append(b, `],"stop_reason":`...)
 	b = appendString(b, stopReason(r.finish))
 	b = append(b, `,"stop_sequence":null,"usage":`...)
-	b = appendAnthropicUsage(b, r.usage.prompt, r.usage.completion(), true)
+	b = appendAnthropicUsage(b, r.usage, r.usage.completion(), true)
 	b = append(b, '}')
 	x.ok(b, r.usage)
 	putBuf(b)
@@ -186,14 +186,19 @@ func (x *exchange) appendToolUse(b []byte, name string) []byte {
 	return append(b, `,"input":`...)
 }
 
-// appendAnthropicUsage appends a usage object; the cache fields are always
-// present (and zero), as the real API sends them.
-func appendAnthropicUsage(b []byte, input, output int, full bool) []byte {
+// appendAnthropicUsage appends a usage object whose output_tokens is output.
+// input_tokens is the prompt less its cached part; the cache fields are
+// always present (zero without [[mock:cache]]), as the real API sends them,
+// and cache writes are 5-minute ones.
+func appendAnthropicUsage(b []byte, u usage, output int, full bool) []byte {
 	b = append(b, `{"input_tokens":`...)
-	b = appendInt(b, input)
-	b = append(b, `,"cache_creation_input_tokens":0,"cache_read_input_tokens":0`...)
+	b = appendInt(b, u.uncached())
+	b = appendIntField(b, "cache_creation_input_tokens", u.cacheWrite)
+	b = appendIntField(b, "cache_read_input_tokens", u.cacheRead)
 	if full {
-		b = append(b, `,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0}`...)
+		b = append(b, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
+		b = appendInt(b, u.cacheWrite)
+		b = append(b, `,"ephemeral_1h_input_tokens":0}`...)
 	}
 	b = appendIntField(b, "output_tokens", output)
 	if full {
@@ -255,7 +260,7 @@ func (x *exchange) messagesStream(p *prompt, r *reply) {
 	as.buf = append(as.buf, `,"message":`...)
 	as.buf = x.appendMessageHead(as.buf, p.model)
 	as.buf = append(as.buf, `"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
-	as.buf = appendAnthropicUsage(as.buf, r.usage.prompt, 1, true)
+	as.buf = appendAnthropicUsage(as.buf, r.usage, 1, true)
 	as.buf = append(as.buf, '}')
 	if !as.end() {
 		return
@@ -280,7 +285,7 @@ func (x *exchange) messagesStream(p *prompt, r *reply) {
 	as.buf = append(as.buf, `,"delta":{"stop_reason":`...)
 	as.buf = appendString(as.buf, stopReason(r.finish))
 	as.buf = append(as.buf, `,"stop_sequence":null},"usage":`...)
-	as.buf = appendAnthropicUsage(as.buf, r.usage.prompt, r.usage.completion(), false)
+	as.buf = appendAnthropicUsage(as.buf, r.usage, r.usage.completion(), false)
 	if !as.end() {
 		return
 	}

@@ -178,7 +178,12 @@ func appendChatUsage(b []byte, u usage) []byte {
 	b = appendInt(b, u.prompt)
 	b = appendIntField(b, "completion_tokens", u.completion())
 	b = appendIntField(b, "total_tokens", u.total())
-	b = append(b, `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":`...)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = appendInt(b, u.cacheRead)
+	if u.cacheWrite > 0 {
+		b = appendIntField(b, "cache_write_tokens", u.cacheWrite)
+	}
+	b = append(b, `,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":`...)
 	b = appendInt(b, u.reasoning)
 	return append(b, `,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
 }
@@ -244,7 +249,7 @@ const openDelta = `,"logprobs":null,"finish_reason":null}`
 func (x *exchange) chatStream(c *chatRequest, r *reply, ark bool) {
 	st := newStream(x, "text/event-stream")
 	defer st.close()
-	cs := &chatStreamer{stream: st, c: c, so: usage{prompt: r.usage.prompt}}
+	cs := &chatStreamer{stream: st, c: c, so: r.usage.promptOnly()}
 	cs.head = x.appendChatHead(nil, "chat.completion.chunk", c.model)
 	cs.head = append(cs.head, `,"choices":[`...)
 

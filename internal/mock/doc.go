@@ -70,9 +70,28 @@
 // Each protocol reports these its own way: OpenAI and Ark
 // prompt_tokens/completion_tokens (reasoning in completion_tokens_details);
 // Responses input_tokens/output_tokens; Anthropic input_tokens/output_tokens
-// with zero cache fields; Gemini promptTokenCount, candidatesTokenCount
-// (output only) and thoughtsTokenCount. count_tokens and countTokens return
-// the prompt figure. Embeddings count the words of each input string, or the
+// with cache fields; Gemini promptTokenCount, candidatesTokenCount (output
+// only) and thoughtsTokenCount. count_tokens and countTokens return the
+// prompt figure.
+//
+// The prompt cache is empty unless the last user message contains
+// [[mock:cache=R,W]] ([[mock:cache=R]]: W is 0): then R of the prompt tokens
+// are reported as read from the cache and W as written to it, clamped so
+// that R ≤ prompt and W ≤ prompt − R. The prompt figure stays the whole
+// prompt except for Anthropic, which reports the part outside the cache:
+//
+//	OpenAI, Ark  prompt_tokens = prompt; prompt_tokens_details.cached_tokens = R,
+//	             prompt_tokens_details.cache_write_tokens = W (only if W > 0)
+//	Responses    input_tokens = prompt; input_tokens_details.cached_tokens = R,
+//	             input_tokens_details.cache_write_tokens = W (only if W > 0)
+//	Anthropic    input_tokens = prompt − R − W; cache_read_input_tokens = R,
+//	             cache_creation_input_tokens = W (and cache_creation's
+//	             ephemeral_5m_input_tokens), in message_start and message_delta
+//	Gemini       promptTokenCount = prompt; cachedContentTokenCount = R (and
+//	             cacheTokensDetails) when R > 0; W is not reported
+//
+// Without the directive the cache figures are zero, and the optional ones
+// absent. Stats count the whole prompt either way. Embeddings count the words of each input string, or the
 // number of ids of a token array, with no per-message term.
 //
 // Streams report usage as each protocol does: once at the end for OpenAI
@@ -100,6 +119,8 @@
 // a gateway which forwards no client headers: the last user message may
 // contain [[mock:status=500]], [[mock:cut=3]], [[mock:delay=200ms]] (first
 // byte) and [[mock:tool]]. They override the key's fault for that request.
+// [[mock:cache=R,W]] is not a fault: it sets the prompt-cache figures of the
+// usage (see Usage). A directive with a bad value is ignored.
 //
 // Options.ChunkDelay paces streams: it is waited before every event that
 // carries generated text (reasoning, reply words, tool arguments).

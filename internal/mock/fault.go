@@ -142,6 +142,9 @@ type directives struct {
 	cut    int
 	delay  time.Duration
 	tool   bool
+	// cacheRead and cacheWrite are the prompt tokens to report as read from
+	// and written to the prompt cache ([[mock:cache=R,W]]); not a fault.
+	cacheRead, cacheWrite int
 }
 
 // parseDirectives reads every [[mock:name=value]] in s. Unknown names and bad
@@ -175,8 +178,28 @@ func parseDirectives(s string) directives {
 			}
 		case "tool":
 			d.tool = true
+		case "cache":
+			if r, w, ok := parseCache(value); ok {
+				d.cacheRead, d.cacheWrite = r, w
+			}
 		}
 	}
+}
+
+// parseCache reads the value of [[mock:cache=R,W]]: two non-negative
+// integers, or one (R, with W 0).
+func parseCache(value string) (r, w int, ok bool) {
+	rs, ws, hasW := strings.Cut(value, ",")
+	r, err := strconv.Atoi(strings.TrimSpace(rs))
+	if err != nil || r < 0 {
+		return 0, 0, false
+	}
+	if hasW {
+		if w, err = strconv.Atoi(strings.TrimSpace(ws)); err != nil || w < 0 {
+			return 0, 0, false
+		}
+	}
+	return r, w, true
 }
 
 // apply lays the directives over the key's fault.

@@ -346,6 +346,10 @@ func TestParseDirectives(t *testing.T) {
 		{"[[mock:status=200]] [[mock:cut=-1]] [[mock:delay=x]] [[mock:bogus]]", directives{}},
 		{"[[mock:status=503", directives{}},
 		{"[[mock: status = 429 ]]", directives{status: 429}},
+		{"[[mock:cache=30,5]]", directives{cacheRead: 30, cacheWrite: 5}},
+		{"[[mock:cache= 7 ]] [[mock:tool]]", directives{cacheRead: 7, tool: true}},
+		{"[[mock:cache=0,9]]", directives{cacheWrite: 9}},
+		{"[[mock:cache=-1,2]] [[mock:cache=1,x]] [[mock:cache=]] [[mock:cache=1,2,3]]", directives{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {

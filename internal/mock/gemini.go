@@ -234,11 +234,15 @@ func appendFunctionCall(b []byte, c *toolCall) []byte {
 	return append(b, "}}"...)
 }
 
-// appendUsageMetadata appends usageMetadata; thoughtsTokenCount appears only
-// when there were thoughts, as proto3 JSON omits zero fields.
+// appendUsageMetadata appends usageMetadata; thoughtsTokenCount and the cache
+// figures appear only when non-zero, as proto3 JSON omits zero fields. The
+// cached tokens are part of promptTokenCount; Gemini reports no cache writes.
 func appendUsageMetadata(b []byte, u usage) []byte {
 	b = append(b, `{"promptTokenCount":`...)
 	b = appendInt(b, u.prompt)
+	if u.cacheRead > 0 {
+		b = appendIntField(b, "cachedContentTokenCount", u.cacheRead)
+	}
 	b = appendIntField(b, "candidatesTokenCount", u.output)
 	if u.reasoning > 0 {
 		b = appendIntField(b, "thoughtsTokenCount", u.reasoning)
@@ -246,7 +250,13 @@ func appendUsageMetadata(b []byte, u usage) []byte {
 	b = appendIntField(b, "totalTokenCount", u.total())
 	b = append(b, `,"promptTokensDetails":[{"modality":"TEXT","tokenCount":`...)
 	b = appendInt(b, u.prompt)
-	return append(b, "}]}"...)
+	b = append(b, "}]"...)
+	if u.cacheRead > 0 {
+		b = append(b, `,"cacheTokensDetails":[{"modality":"TEXT","tokenCount":`...)
+		b = appendInt(b, u.cacheRead)
+		b = append(b, "}]"...)
+	}
+	return append(b, '}')
 }
 
 func (x *exchange) appendGeminiTail(b []byte, model string) []byte {
@@ -312,7 +322,8 @@ func (x *exchange) geminiStream(g *geminiRequest, r *reply) {
 	defer gs.close()
 	// Usage is cumulative on every chunk; the thinking is done before the
 	// first one.
-	so := usage{prompt: r.usage.prompt, reasoning: r.usage.reasoning}
+	so := r.usage.promptOnly()
+	so.reasoning = r.usage.reasoning
 	if g.thoughts {
 		if !gs.pace() {
 			return

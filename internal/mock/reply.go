@@ -79,15 +79,29 @@ func (c *toolCall) argParts() (string, string) {
 	return c.args[:i], c.args[i:]
 }
 
-// usage is a reply's token count in protocol-neutral terms.
+// usage is a reply's token count in protocol-neutral terms. cacheRead and
+// cacheWrite are parts of prompt ([[mock:cache=R,W]]), so their sum never
+// exceeds it.
 type usage struct {
-	prompt    int
-	output    int // visible reply tokens: words, or the tool call
-	reasoning int
+	prompt     int
+	output     int // visible reply tokens: words, or the tool call
+	reasoning  int
+	cacheRead  int // prompt tokens read from the prompt cache
+	cacheWrite int // prompt tokens written to the prompt cache
 }
 
 func (u usage) completion() int { return u.output + u.reasoning }
 func (u usage) total() int      { return u.prompt + u.output + u.reasoning }
+
+// uncached is the prompt tokens neither read from nor written to the cache
+// (Anthropic's input_tokens).
+func (u usage) uncached() int { return u.prompt - u.cacheRead - u.cacheWrite }
+
+// promptOnly is u before any output: the usage a stream reports before its
+// first token.
+func (u usage) promptOnly() usage {
+	return usage{prompt: u.prompt, cacheRead: u.cacheRead, cacheWrite: u.cacheWrite}
+}
 
 // replyWords is the fixed vocabulary of replies; reply i uses words 0..n-1,
 // cycling.
@@ -173,6 +187,9 @@ func (x *exchange) plan(p *prompt, d directives) reply {
 		r.usage.reasoning = reasoningWords
 	}
 	r.usage.prompt = p.tokens()
+	// R first, then W from what is left: R+W never exceeds the prompt.
+	r.usage.cacheRead = min(d.cacheRead, r.usage.prompt)
+	r.usage.cacheWrite = min(d.cacheWrite, r.usage.prompt-r.usage.cacheRead)
 	return r
 }
 

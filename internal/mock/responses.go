@@ -187,7 +187,12 @@ func (x *exchange) appendResponse(b []byte, q *responsesRequest, r *reply, done 
 	if done {
 		b = append(b, `{"input_tokens":`...)
 		b = appendInt(b, r.usage.prompt)
-		b = append(b, `,"input_tokens_details":{"cached_tokens":0},"output_tokens":`...)
+		b = append(b, `,"input_tokens_details":{"cached_tokens":`...)
+		b = appendInt(b, r.usage.cacheRead)
+		if r.usage.cacheWrite > 0 {
+			b = appendIntField(b, "cache_write_tokens", r.usage.cacheWrite)
+		}
+		b = append(b, `},"output_tokens":`...)
 		b = appendInt(b, r.usage.completion())
 		b = append(b, `,"output_tokens_details":{"reasoning_tokens":`...)
 		b = appendInt(b, r.usage.reasoning)
