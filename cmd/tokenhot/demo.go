@@ -41,6 +41,16 @@ channels:
     base_url: %s/v1
     keys: ["mock-compatible-key"]
     models: [deepseek-chat]
+  - name: mock-anthropic
+    type: anthropic
+    base_url: %s
+    keys: ["mock-anthropic-key"]
+    models: [claude-sonnet-4-5]
+  - name: mock-gemini
+    type: gemini
+    base_url: %s
+    keys: ["mock-gemini-key"]
+    models: [gemini-2.5-flash]
 models:
   - name: gpt-5
     price: {input: 1.25, output: 10.00, cached_input: 0.125}
@@ -51,10 +61,14 @@ models:
     price: {input: 0.11, output: 1.10}
   - name: deepseek-chat
     price: {input: 0.27, output: 1.10, cached_input: 0.07}
+  - name: claude-sonnet-4-5
+    price: {input: 3.00, output: 15.00, cached_input: 0.30, cache_write: 3.75}
+  - name: gemini-2.5-flash
+    price: {input: 0.30, output: 2.50, cached_input: 0.075}
 users:
   - name: demo
     balance: 10.00
-`, listen, dsn, mockURL, mockURL, mockURL)
+`, listen, dsn, mockURL, mockURL, mockURL, mockURL, mockURL)
 }
 
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -120,6 +134,8 @@ func demoBanner(base, key string) string {
 	fmt.Fprintf(&b, "Demo user \"demo\" has a prepaid balance; its new API key (shown once):\n  %s\n\n", key)
 	fmt.Fprintf(&b, "Try a chat completion:\n  curl %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"gpt-5\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'\n\n", base, key)
 	fmt.Fprintf(&b, "Streamed:\n  curl -N %s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"gpt-5\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'\n\n", base, key)
+	fmt.Fprintf(&b, "Anthropic's Messages API, answered by a Gemini model:\n  curl %s/v1/messages -H 'x-api-key: %s' -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"gemini-2.5-flash\",\"max_tokens\":200,\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'\n\n", base, key)
+	fmt.Fprintf(&b, "Gemini's API, answered by a Claude model:\n  curl '%s/v1beta/models/claude-sonnet-4-5:generateContent' -H 'x-goog-api-key: %s' -H 'Content-Type: application/json' \\\n    -d '{\"contents\":[{\"parts\":[{\"text\":\"Hello!\"}]}]}'\n\n", base, key)
 	fmt.Fprintf(&b, "Models: curl %s/v1/models -H 'Authorization: Bearer %s'\n", base, key)
 	fmt.Fprintf(&b, "Balance and ledger: TOKENHOT_URL=%s go run ./cmd/tokenhot ledger demo\n\n", base)
 	return b.String()

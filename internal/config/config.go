@@ -40,6 +40,9 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Timeouts for upstream calls.
 	Upstream Upstream `yaml:"upstream"`
+	// Media governs fetching images that clients send by URL, for
+	// upstreams that take only inline data.
+	Media Media `yaml:"media"`
 
 	Channels []Channel `yaml:"channels"`
 	Models   []Model   `yaml:"models"`
@@ -52,6 +55,15 @@ type Upstream struct {
 	FirstByteTimeout Duration `yaml:"first_byte_timeout"` // default 10m: a non-streamed answer sends its headers only when complete
 	IdleTimeout      Duration `yaml:"idle_timeout"`       // longest gap between stream events, default 120s
 	TotalTimeout     Duration `yaml:"total_timeout"`      // default 30m
+}
+
+// Media tunes the fetching of remote images. Private, loopback and
+// link-local addresses are refused unless AllowPrivate is set, so a client
+// cannot make the gateway reach into the operator's network.
+type Media struct {
+	AllowPrivate bool     `yaml:"allow_private"`
+	MaxBytes     int64    `yaml:"max_bytes"` // default 20 MiB
+	Timeout      Duration `yaml:"timeout"`   // default 15s
 }
 
 // Channel declares an upstream account.

@@ -3,8 +3,10 @@ package gateway_test
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenhot/tokenhot/internal/mock"
 )
@@ -48,6 +50,71 @@ func BenchmarkChatCompletion(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkTranslatedStream compares a stream passed through (an OpenAI
+// client and upstream) with streams translated between protocols, one
+// request at a time so that latencies are not queueing: ttft-µs is the time
+// from sending the request to the first byte of the body, µs/event the rest
+// of the stream divided by its content events (mock.Options.Chunks).
+func BenchmarkTranslatedStream(b *testing.B) {
+	const chunks = 64
+	cases := []struct{ name, path, body, header string }{
+		{"chat-passthrough", "/v1/chat/completions",
+			`{"model":"gpt-5","stream":true,"messages":[{"role":"user","content":"Write about gateways."}]}`, "Authorization"},
+		{"chat-from-anthropic", "/v1/chat/completions",
+			`{"model":"claude-sonnet","stream":true,"messages":[{"role":"user","content":"Write about gateways."}]}`, "Authorization"},
+		{"anthropic-from-openai", "/v1/messages",
+			`{"model":"gpt-5","max_tokens":1000,"stream":true,"messages":[{"role":"user","content":"Write about gateways."}]}`, "X-Api-Key"},
+		{"responses-from-gemini", "/v1/responses",
+			`{"model":"gemini-flash","stream":true,"input":"Write about gateways."}`, "Authorization"},
+		{"gemini-from-anthropic", "/v1beta/models/claude-sonnet:streamGenerateContent?alt=sse",
+			`{"contents":[{"parts":[{"text":"Write about gateways."}]}]}`, "X-Goog-Api-Key"},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			e := newEnvWith(b, "sqlite", mock.Options{Chunks: chunks})
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			var ttft, rest time.Duration
+			ttfts := make([]time.Duration, 0, b.N)
+			buf := make([]byte, 32<<10)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				req, _ := http.NewRequest(http.MethodPost, e.srv.URL+c.path, strings.NewReader(c.body))
+				v := aliceKey
+				if c.header == "Authorization" {
+					v = "Bearer " + aliceKey
+				}
+				req.Header.Set(c.header, v)
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := resp.Body.Read(buf[:1]); err != nil {
+					b.Fatal(err)
+				}
+				first := time.Now()
+				for {
+					if _, err := resp.Body.Read(buf); err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				ttft += first.Sub(start)
+				ttfts = append(ttfts, first.Sub(start))
+				rest += time.Since(first)
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			slices.Sort(ttfts)
+			b.ReportMetric(float64(ttfts[len(ttfts)/2].Nanoseconds())/1000, "ttft-p50-µs")
+			b.ReportMetric(float64(ttft.Microseconds())/float64(b.N), "ttft-mean-µs")
+			b.ReportMetric(float64(rest.Nanoseconds())/1000/float64(b.N*chunks), "µs/event")
 		})
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/config"
 	"github.com/tokenhot/tokenhot/internal/ledger"
+	"github.com/tokenhot/tokenhot/internal/media"
 	"github.com/tokenhot/tokenhot/internal/relay"
 	"github.com/tokenhot/tokenhot/internal/reqlog"
 	"github.com/tokenhot/tokenhot/internal/secret"
@@ -123,6 +124,8 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	rl := relay.New(cat, money, g.Logs, client, o.Log, relay.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, DefaultMaxOutputTokens: cfg.DefaultMaxOutputTokens,
 		TrustedProxies: proxies, IdleTimeout: cfg.Upstream.IdleTimeout.Or(2 * time.Minute), TotalTimeout: total,
+		Media: media.New(media.Options{AllowPrivate: cfg.Media.AllowPrivate, MaxBytes: cfg.Media.MaxBytes,
+			Timeout: cfg.Media.Timeout.Or(15 * time.Second)}),
 	})
 	g.relay = rl
 	mux := http.NewServeMux()

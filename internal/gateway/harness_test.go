@@ -159,6 +159,18 @@ channels:
     base_url: %s/v1
     keys: ["upstream-compatible-key"]
     models: [deepseek-chat]
+  - name: anthropic
+    type: anthropic
+    base_url: %s
+    keys: ["upstream-anthropic-key"]
+    models: [claude-sonnet]
+    model_map: {claude-sonnet: claude-sonnet-4-5}
+  - name: gemini
+    type: gemini
+    base_url: %s
+    keys: ["upstream-gemini-key"]
+    models: [gemini-flash]
+    model_map: {gemini-flash: gemini-2.5-flash}
 models:
   - name: gpt-5
     price: {input: 1.25, output: 10.00, cached_input: 0.125}
@@ -169,6 +181,10 @@ models:
     price: {input: 0.11, output: 1.10}
   - name: deepseek-chat
     price: {input: 0.27, output: 1.10}
+  - name: claude-sonnet
+    price: {input: 3.00, output: 15.00, cached_input: 0.30, cache_write: 3.75}
+  - name: gemini-flash
+    price: {input: 0.30, output: 2.50, cached_input: 0.075}
   - name: offline-model
     status: offline
     price: {input: 1, output: 1}
@@ -182,7 +198,7 @@ users:
   - name: bob
     balance: 0.001
     keys: [%q]
-`, dsn, mockURL, mockURL, mockURL, aliceKey, bobKey)
+`, dsn, mockURL, mockURL, mockURL, mockURL, mockURL, aliceKey, bobKey)
 }
 
 // newEnv starts a gateway on a fresh database in front of the mock.

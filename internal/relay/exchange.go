@@ -11,12 +11,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/tokenhot/tokenhot/internal/billing"
 	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/llm"
-	"github.com/tokenhot/tokenhot/internal/provider/openai"
 	"github.com/tokenhot/tokenhot/internal/routing"
 	"github.com/tokenhot/tokenhot/internal/store"
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
@@ -41,10 +38,14 @@ type exchange struct {
 	id        string
 	start     time.Time
 	ip        netip.Addr
+	in        proto // the client's protocol
+	out       proto // the upstream's protocol
 	key       *catalog.Key
 	model     *catalog.Model
 	channel   *catalog.Channel
-	req       surface.Chat
+	peek      peeked
+	pathModel string       // Gemini: the model named in the URL
+	treq      *llm.Request // the decoded request, when translating
 	bodyLen   int
 	held      bool
 	status    int
@@ -56,12 +57,25 @@ type exchange struct {
 	ttft      time.Duration
 	chunks    int64 // content-bearing stream events passed to the client
 	upstream  string
+	// upstreamFailed: the upstream sent an error event mid-stream.
+	upstreamFailed bool
+	// cut: the stream ended before its proper end (upstream broke, client
+	// left), so usage reported along the way may be partial.
+	cut bool
 }
 
-func (rl *Relay) chatCompletions(w http.ResponseWriter, r *http.Request) {
+// handler serves one client protocol's generation endpoint.
+func (rl *Relay) handler(in proto) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { rl.exchange(w, r, in, "", false) }
+}
+
+// exchange runs one request from arrival to settlement.
+func (rl *Relay) exchange(w http.ResponseWriter, r *http.Request, in proto, pathModel string, stream bool) {
 	rl.enter()
 	defer rl.leave()
-	x := &exchange{rl: rl, id: newRequestID(), start: rl.opts.Now(), ip: rl.clientIP(r), source: llm.SourceNone}
+	x := &exchange{rl: rl, id: newRequestID(), start: rl.opts.Now(), ip: rl.clientIP(r), source: llm.SourceNone,
+		in: in, out: in, pathModel: pathModel}
+	x.peek.Stream = stream
 	w.Header().Set("X-Request-Id", x.id)
 	defer x.finish(r.Context())
 	if e := x.serve(w, r); e != nil {
@@ -69,21 +83,34 @@ func (rl *Relay) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fail records an error and, if nothing was sent yet, writes it.
+// fail records an error and, if nothing was sent yet, writes it in the
+// client's protocol.
 func (x *exchange) fail(w http.ResponseWriter, e *llm.Error) {
 	x.errClass = e.Kind.String()
-	x.status = surface.Status(e)
 	if e.Kind == llm.KindInternal || e.Kind == llm.KindUpstream || e.Kind == llm.KindTimeout {
 		x.rl.log.Warn("request failed", "request_id", x.id, "class", x.errClass, "err", e.Error(),
 			"upstream_request_id", x.upstream)
 	}
-	surface.WriteError(w, e, x.id)
+	x.status = writeError(w, wires[x.in].errorBody, e, x.id)
+}
+
+// writeError writes e with a protocol's error body and returns the status.
+func writeError(w http.ResponseWriter, body func(*llm.Error, string) (int, []byte), e *llm.Error, id string) int {
+	status, b := body(e, id)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return status
 }
 
 func (x *exchange) serve(w http.ResponseWriter, r *http.Request) *llm.Error {
 	rl := x.rl
 	snap := rl.cat.Current()
-	k, e := rl.authenticate(r, snap, x.ip)
+	k, e := rl.authenticate(wires[x.in].key(r), snap, x.ip)
 	if e != nil {
 		return e
 	}
@@ -93,15 +120,22 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request) *llm.Error {
 		return e
 	}
 	x.bodyLen = len(body)
-	req, err := surface.ParseChat(body)
-	if err != nil {
-		return llm.AsError(err)
+	stream := x.peek.Stream
+	if x.in == protoChat {
+		x.peek, e = peekChat(body)
+	} else {
+		x.peek, e = peekBody(body, wires[x.in].peek)
 	}
-	x.req = req
-	m, ok := snap.Model(req.Model)
+	if e != nil {
+		return e
+	}
+	if x.in == protoGemini {
+		x.peek.Model, x.peek.Stream = x.pathModel, stream
+	}
+	m, ok := snap.Model(x.peek.Model)
 	if !ok || !m.Served() {
 		return &llm.Error{Kind: llm.KindNotFound, Code: "model_not_found", Param: "model",
-			Message: "the model '" + req.Model + "' does not exist or is offline"}
+			Message: "the model '" + x.peek.Model + "' does not exist or is offline"}
 	}
 	x.model = m
 	if !k.AllowsModel(m.Name) {
@@ -112,20 +146,42 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request) *llm.Error {
 		return llm.Errorf(llm.KindUnavailable, "no_channel", "no upstream is available for the model '%s'", m.Name)
 	}
 	x.channel = ch
+	out, ok := upstreamProto(ch.Type, x.in)
+	if !ok {
+		return llm.Errorf(llm.KindInvalid, "unsupported_endpoint",
+			"the model '%s' cannot be used on this endpoint", m.Name)
+	}
+	x.out = out
+	upstreamModel := ch.UpstreamModel(m.Name)
+	if x.out != x.in {
+		if body, e = x.translateRequest(r.Context(), body, upstreamModel); e != nil {
+			return e
+		}
+	} else if body, e = x.patch(body, upstreamModel); e != nil {
+		return e
+	}
 	if e := x.reserve(r.Context()); e != nil {
 		return e
 	}
-	if ch.UpstreamModel(m.Name) != req.Model {
-		if body, err = surface.SetModel(body, ch.UpstreamModel(m.Name)); err != nil {
-			return llm.AsError(err)
+	return x.call(w, r, body, upstreamModel)
+}
+
+// patch makes the few edits a pass-through request needs: the channel's
+// name for the model, and on Chat streams the usage report the gateway
+// meters by.
+func (x *exchange) patch(body []byte, upstreamModel string) ([]byte, *llm.Error) {
+	var err error
+	if x.in != protoGemini && upstreamModel != x.peek.Model {
+		if body, err = surface.SetModel(body, upstreamModel); err != nil {
+			return nil, llm.AsError(err)
 		}
 	}
-	if req.Stream && !req.IncludeUsage {
+	if x.in == protoChat && x.peek.Stream && !x.peek.IncludeUsage {
 		if body, err = surface.ForceUsage(body); err != nil {
-			return llm.AsError(err)
+			return nil, llm.AsError(err)
 		}
 	}
-	return x.call(w, r, body)
+	return body, nil
 }
 
 // readBody reads the whole request body within the size limit.
@@ -152,15 +208,15 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *llm
 
 // reserve holds the request's worst-case cost.
 func (x *exchange) reserve(ctx context.Context) *llm.Error {
-	maxOut := x.req.MaxTokens
+	maxOut := x.peek.MaxTokens
 	if maxOut == 0 {
 		maxOut = x.model.MaxOutputTokens
 	}
 	if maxOut == 0 {
 		maxOut = x.rl.opts.DefaultMaxOutputTokens
 	}
-	prompt := int64(x.bodyLen)/reserveBytesPerToken + x.req.Images*reserveImageTokens
-	amount := x.model.Price.Estimate(prompt, maxOut*x.req.N)
+	prompt := int64(x.bodyLen)/reserveBytesPerToken + x.peek.Images*reserveImageTokens
+	amount := x.model.Price.Estimate(prompt, maxOut*max(x.peek.N, 1))
 	_, err := x.rl.ledger.Reserve(ctx, store.Hold{RequestID: x.id, UserID: x.key.UserID, KeyID: x.key.ID, Amount: amount})
 	switch {
 	case err == nil:
@@ -187,8 +243,8 @@ func (x *exchange) finish(reqCtx context.Context) {
 		x.settle(ctx)
 	}
 	row := store.RequestLog{
-		Time: x.start, RequestID: x.id, ClientIP: ipString(x.ip), Stream: x.req.Stream,
-		Model: x.req.Model, Usage: x.usage, Source: x.source, Cost: x.cost, Status: x.status,
+		Time: x.start, RequestID: x.id, ClientIP: ipString(x.ip), Stream: x.peek.Stream,
+		Model: x.peek.Model, Usage: x.usage, Source: x.source, Cost: x.cost, Status: x.status,
 		ErrorClass: x.errClass, LatencyMS: ms(x.rl.opts.Now().Sub(x.start)), TTFTMS: ms(x.ttft),
 	}
 	if x.status == 0 {
@@ -214,8 +270,18 @@ func (x *exchange) settle(ctx context.Context) {
 		}
 		return
 	}
-	if x.source != llm.SourceUpstream {
+	switch {
+	case x.source != llm.SourceUpstream:
 		x.usage = llm.Usage{Input: int64(x.bodyLen) / billBytesPerToken, Output: x.chunks}
+		x.source = llm.SourceEstimated
+	case x.cut:
+		// Anthropic and Gemini report usage as the stream goes (the input at
+		// its start, the output so far on the way): a stream cut short has
+		// the upstream's input figures but an output count that may lag
+		// behind what was delivered.
+		if done := x.usage.Output + x.usage.Reasoning; x.chunks > done {
+			x.usage.Output += x.chunks - done
+		}
 		x.source = llm.SourceEstimated
 	}
 	x.cost = x.model.Price.Cost(x.usage)
@@ -232,61 +298,6 @@ func ipString(a netip.Addr) string {
 		return ""
 	}
 	return a.String()
-}
-
-// call sends the request upstream and relays the answer.
-func (x *exchange) call(w http.ResponseWriter, r *http.Request, body []byte) *llm.Error {
-	rl := x.rl
-	ctx, cancel := context.WithTimeout(r.Context(), rl.opts.TotalTimeout)
-	defer cancel()
-	url := openai.Base(x.channel.Type, x.channel.BaseURL) + "/chat/completions"
-	up, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return &llm.Error{Kind: llm.KindInternal, Code: "internal_error", Message: "bad upstream address", Cause: err}
-	}
-	up.ContentLength = int64(len(body))
-	up.Header = http.Header{"Content-Type": {"application/json"}, "User-Agent": {"tokenhot"}}
-	if x.req.Stream {
-		up.Header["Accept"] = []string{"text/event-stream"}
-	}
-	openai.Authorize(up.Header, x.channel.NextKey())
-	resp, err := rl.client.Do(up)
-	if err != nil {
-		return upstreamTransportError(r.Context(), err)
-	}
-	defer resp.Body.Close()
-	x.upstream = resp.Header.Get(openai.RequestIDHeader)
-	if resp.StatusCode >= 300 {
-		return upstreamStatusError(resp)
-	}
-	if x.req.Stream {
-		return x.relayStream(w, resp, r.Context(), cancel)
-	}
-	return x.relayJSON(w, resp)
-}
-
-// maxResponseBytes bounds a non-streamed upstream answer.
-const maxResponseBytes = 64 << 20
-
-func (x *exchange) relayJSON(w http.ResponseWriter, resp *http.Response) *llm.Error {
-	body, err := readResponse(resp)
-	if err != nil {
-		return &llm.Error{Kind: llm.KindUpstream, Code: "upstream_error", Message: "the upstream answer was cut short", Cause: err}
-	}
-	if u, ok := surface.ResponseUsage(body); ok {
-		x.usage, x.source = u, llm.SourceUpstream
-	} else {
-		x.chunks = int64(len(gjson.GetBytes(body, "choices").Raw)) / billBytesPerToken
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	x.delivered = true
-	x.status = http.StatusOK
-	x.ttft = x.rl.opts.Now().Sub(x.start)
-	_, _ = w.Write(body)
-	return nil
 }
 
 // readResponse reads a whole non-streamed answer: into a buffer of exactly

@@ -7,7 +7,6 @@ package relay
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -22,7 +21,6 @@ import (
 	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/llm"
 	"github.com/tokenhot/tokenhot/internal/store"
-	"github.com/tokenhot/tokenhot/internal/surface/openai"
 )
 
 // Ledger reserves and settles money for requests (the store).
@@ -47,7 +45,15 @@ type Options struct {
 	IdleTimeout time.Duration
 	// TotalTimeout bounds a whole upstream call.
 	TotalTimeout time.Duration
-	Now          func() time.Time
+	// Media inlines remote images for upstreams that take only inline data
+	// (Gemini); nil leaves them as URLs, which such upstreams refuse.
+	Media Inliner
+	Now   func() time.Time
+}
+
+// Inliner replaces remote media in a request with its data (media.Fetcher).
+type Inliner interface {
+	Inline(ctx context.Context, r *llm.Request) error
 }
 
 // Relay serves the OpenAI-compatible API.
@@ -58,6 +64,7 @@ type Relay struct {
 	client *http.Client
 	log    *slog.Logger
 	opts   Options
+	media  Inliner
 
 	mu       sync.Mutex
 	inflight int        // requests between arrival and settlement
@@ -118,7 +125,7 @@ func New(cat *catalog.Catalog, ledger Ledger, logs LogSink, client *http.Client,
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	rl := &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o}
+	rl := &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o, media: o.Media}
 	rl.idle = sync.NewCond(&rl.mu)
 	return rl
 }
@@ -145,17 +152,6 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 		WriteBufferSize: 1 << 10,
 		ReadBufferSize:  1 << 10,
 	}
-}
-
-// Register adds the relay's routes to mux, with and without a trailing slash.
-func (rl *Relay) Register(mux *http.ServeMux) {
-	for _, p := range []string{"/v1/chat/completions", "/v1/chat/completions/"} {
-		mux.HandleFunc("POST "+p, rl.chatCompletions)
-	}
-	for _, p := range []string{"/v1/models", "/v1/models/"} {
-		mux.HandleFunc("GET "+p, rl.listModels)
-	}
-	mux.HandleFunc("GET /v1/models/{model}", rl.getModel)
 }
 
 // newRequestID returns an id such as "req_0193a4…": 48 bits of Unix
@@ -187,11 +183,10 @@ func bearer(r *http.Request) string {
 
 // authenticate finds the key's entry and checks everything that does not
 // depend on the body: existence, expiry, account status and client IP.
-func (rl *Relay) authenticate(r *http.Request, snap *catalog.Snapshot, ip netip.Addr) (*catalog.Key, *llm.Error) {
-	raw := bearer(r)
+func (rl *Relay) authenticate(raw string, snap *catalog.Snapshot, ip netip.Addr) (*catalog.Key, *llm.Error) {
 	if raw == "" {
 		return nil, llm.Errorf(llm.KindAuth, "missing_api_key",
-			"you didn't provide an API key; send it as 'Authorization: Bearer <key>'")
+			"you didn't provide an API key; send it as 'Authorization: Bearer <key>' (or the header your SDK uses: x-api-key, x-goog-api-key)")
 	}
 	k, ok := snap.Key(apikey.Hash(raw))
 	if !ok {
@@ -245,49 +240,4 @@ func trusted(ps []netip.Prefix, a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// keyed authenticates a request that needs no body (the model routes),
-// writing the error itself when it fails.
-func (rl *Relay) keyed(w http.ResponseWriter, r *http.Request) (*catalog.Snapshot, *catalog.Key, string, bool) {
-	id := newRequestID()
-	w.Header().Set("X-Request-Id", id)
-	snap := rl.cat.Current()
-	k, e := rl.authenticate(r, snap, rl.clientIP(r))
-	if e != nil {
-		openai.WriteError(w, e, id)
-		return nil, nil, id, false
-	}
-	return snap, k, id, true
-}
-
-func (rl *Relay) listModels(w http.ResponseWriter, r *http.Request) {
-	snap, k, _, ok := rl.keyed(w, r)
-	if !ok {
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(snap.ModelsJSON(k))
-}
-
-func (rl *Relay) getModel(w http.ResponseWriter, r *http.Request) {
-	snap, k, id, ok := rl.keyed(w, r)
-	if !ok {
-		return
-	}
-	name := r.PathValue("model")
-	m, ok := snap.Model(name)
-	if !ok || !m.Served() || len(m.Channels) == 0 || !k.AllowsModel(name) {
-		openai.WriteError(w, llm.Errorf(llm.KindNotFound, "model_not_found", "the model '%s' does not exist", name), id)
-		return
-	}
-	b, _ := json.Marshal(struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		OwnedBy string `json:"owned_by"`
-		Status  string `json:"status"`
-	}{m.Name, "model", m.Updated.Unix(), "tokenhot", m.Status})
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
 }

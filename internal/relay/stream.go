@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/tokenhot/tokenhot/internal/llm"
+	"github.com/tokenhot/tokenhot/internal/sse"
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
 )
 
@@ -54,7 +55,7 @@ func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clien
 	defer chunks.Put(bp)
 	buf := *bp
 	var pending []byte // the unfinished event at the end of the last read
-	hideUsage := !x.req.IncludeUsage
+	hideUsage := !x.peek.IncludeUsage
 	done := false
 	var werr error
 	for {
@@ -102,7 +103,7 @@ func (x *exchange) relayEvents(w io.Writer, data []byte, hideUsage bool) (rest [
 	written := 0 // data[:written] is written or skipped
 	pos := 0     // start of the next event
 	for {
-		end := eventEnd(data[pos:])
+		end := sse.EventEnd(data[pos:])
 		if end < 0 {
 			break
 		}
@@ -140,23 +141,6 @@ func (x *exchange) relayEvents(w io.Writer, data []byte, hideUsage bool) (rest [
 		}
 	}
 	return data[pos:], done, nil
-}
-
-// eventEnd returns the length of the first whole event in data (through the
-// blank line that ends it), or -1 when data holds no whole event.
-func eventEnd(data []byte) int {
-	i := 0
-	for {
-		nl := bytes.IndexByte(data[i:], '\n')
-		if nl < 0 {
-			return -1
-		}
-		line := data[i : i+nl]
-		i += nl + 1
-		if len(line) == 0 || len(line) == 1 && line[0] == '\r' {
-			return i
-		}
-	}
 }
 
 // meter inspects one data payload: it counts content events, records the
@@ -255,6 +239,7 @@ func (x *exchange) broken(w http.ResponseWriter, rc *http.ResponseController, re
 		_ = rc.Flush()
 		return nil
 	}
+	x.cut = true
 	_, _ = w.Write(surface.StreamErrorEvent(e, x.id))
 	_ = rc.Flush()
 	return nil
@@ -266,6 +251,7 @@ func (x *exchange) broken(w http.ResponseWriter, rc *http.ResponseController, re
 // else estimated, and marks the row's usage source accordingly.
 func (x *exchange) clientGone(error) *llm.Error {
 	x.errClass = "client_gone"
+	x.cut = true
 	x.status = 499
 	return nil
 }

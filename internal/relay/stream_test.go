@@ -67,22 +67,6 @@ func TestRelayEventsAtEverySplit(t *testing.T) {
 	}
 }
 
-func TestEventEnd(t *testing.T) {
-	tests := map[string]int{
-		"data: a\n\n":           9,
-		"data: a\r\n\r\ndata:":  11,
-		"data: a\n":             -1,
-		"data: a\ndata: b\n\nx": 17,
-		"\n":                    1,
-		"":                      -1,
-	}
-	for in, want := range tests {
-		if got := eventEnd([]byte(in)); got != want {
-			t.Errorf("eventEnd(%q) = %d, want %d", in, got, want)
-		}
-	}
-}
-
 func FuzzRelayEvents(f *testing.F) {
 	f.Add([]byte(sampleStream), 10)
 	f.Add([]byte("data: {\"usage\":{\"prompt_tokens\":1}}\n\ndata: [DONE]\n\n"), 3)
