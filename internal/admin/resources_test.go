@@ -179,7 +179,7 @@ func TestChannels(t *testing.T) {
 		id := itoa(c.ID)
 		valid := `"name":"x","type":"openai","base_url":"https://x.example","keys":["k"],"models":["m"]`
 		e.fails(t, []failCase{
-			{"empty", "POST", "/admin/v1/channels", `{}`, 400, "name is required; type must be one of openai, anthropic"},
+			{"empty", "POST", "/admin/v1/channels", `{}`, 400, "name is required; type must be one of openai, openai-responses, anthropic"},
 			{"bad type", "POST", "/admin/v1/channels", `{` + valid + `,"type":"azure"}`, 400, "type must be one of"},
 			{"ftp url", "POST", "/admin/v1/channels", `{` + valid + `,"base_url":"ftp://x.example"}`, 400, "base_url must be an http"},
 			{"no host", "POST", "/admin/v1/channels", `{` + valid + `,"base_url":"https://"}`, 400, "base_url must be an http"},

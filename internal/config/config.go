@@ -154,7 +154,7 @@ const (
 )
 
 // ChannelTypes are the upstream protocols a channel may speak.
-var ChannelTypes = []string{"openai", "anthropic", "gemini", "ark", "openai-compatible"}
+var ChannelTypes = []string{"openai", "openai-responses", "anthropic", "gemini", "ark", "openai-compatible"}
 
 // Load reads and validates a file, expanding ${VAR} with getenv.
 func Load(path string, getenv func(string) string) (*Config, error) {

@@ -159,6 +159,11 @@ channels:
     base_url: %s/v1
     keys: ["upstream-compatible-key"]
     models: [deepseek-chat]
+  - name: responses-only
+    type: openai-responses
+    base_url: %s
+    keys: ["upstream-responses-key"]
+    models: [gpt-5-codex]
   - name: anthropic
     type: anthropic
     base_url: %s
@@ -181,6 +186,8 @@ models:
     price: {input: 0.11, output: 1.10}
   - name: deepseek-chat
     price: {input: 0.27, output: 1.10}
+  - name: gpt-5-codex
+    price: {input: 1.25, output: 10.00, cached_input: 0.125}
   - name: claude-sonnet
     price: {input: 3.00, output: 15.00, cached_input: 0.30, cache_write: 3.75}
   - name: gemini-flash
@@ -198,7 +205,7 @@ users:
   - name: bob
     balance: 0.001
     keys: [%q]
-`, dsn, mockURL, mockURL, mockURL, mockURL, mockURL, aliceKey, bobKey)
+`, dsn, mockURL, mockURL, mockURL, mockURL, mockURL, mockURL, aliceKey, bobKey)
 }
 
 // newEnv starts a gateway on a fresh database in front of the mock.

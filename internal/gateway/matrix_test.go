@@ -313,6 +313,7 @@ var matrixUpstreams = []struct{ name, model string }{
 	{"gemini", "gemini-flash"},
 	{"ark", "doubao-seed"},
 	{"compatible", "deepseek-chat"},
+	{"openai-responses", "gpt-5-codex"},
 }
 
 // TestProtocolMatrix drives every client SDK against every kind of upstream,

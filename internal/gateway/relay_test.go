@@ -237,7 +237,7 @@ func TestModelsList(t *testing.T) {
 	for _, m := range page.Data {
 		ids = append(ids, m.ID)
 	}
-	want := []string{"cheap", "claude-sonnet", "deepseek-chat", "doubao-seed", "gemini-flash", "gpt-5", "gpt-5-mapped"}
+	want := []string{"cheap", "claude-sonnet", "deepseek-chat", "doubao-seed", "gemini-flash", "gpt-5", "gpt-5-codex", "gpt-5-mapped"}
 	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Fatalf("models (-want +got):\n%s", diff)
 	}

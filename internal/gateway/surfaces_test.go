@@ -139,7 +139,7 @@ func TestGeminiAndAnthropicSurfaces(t *testing.T) {
 		}
 		ac := e.anthropicClient()
 		page, err := ac.Models.List(ctx, anthropic.ModelListParams{})
-		if err != nil || len(page.Data) != 7 || page.Data[1].ID != "claude-sonnet" {
+		if err != nil || len(page.Data) != 8 || page.Data[1].ID != "claude-sonnet" {
 			t.Fatalf("anthropic models %+v %v", page, err)
 		}
 	})

@@ -125,6 +125,10 @@ func upstreamProto(channelType string, in proto) (proto, bool) {
 			return in, true
 		}
 		return protoChat, true
+	case "openai-responses":
+		// OpenAI models served only by the Responses API (the codex
+		// models): every client is translated to it.
+		return protoResponses, in != protoEmbeddings
 	case "ark", "openai-compatible":
 		if in == protoChat || in == protoEmbeddings {
 			return in, true

@@ -72,7 +72,7 @@ type KeyLimits struct {
 type Channel struct {
 	ID       int64             `json:"id"`
 	Name     string            `json:"name"`
-	Type     string            `json:"type"` // openai | anthropic | gemini | ark | openai-compatible
+	Type     string            `json:"type"` // openai | openai-responses | anthropic | gemini | ark | openai-compatible
 	BaseURL  string            `json:"base_url"`
 	Keys     []string          `json:"-"` // plaintext in memory, sealed at rest
 	Models   []string          `json:"models"`

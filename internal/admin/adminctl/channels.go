@@ -66,7 +66,7 @@ func channelSave(edit bool) func(*cli, []string) error {
 	return func(c *cli, args []string) error {
 		fs := c.flags()
 		name := fs.String("name", "", "channel name")
-		typ := fs.String("type", "", "upstream protocol: openai, anthropic, gemini, ark or openai-compatible")
+		typ := fs.String("type", "", "upstream protocol: openai, openai-responses, anthropic, gemini, ark or openai-compatible")
 		baseURL := fs.String("base-url", "", "upstream base URL, e.g. https://api.openai.com/v1")
 		keys := &listFlag{}
 		fs.Var(keys, "key", "upstream API key (repeat for several; replaces all keys on edit)")

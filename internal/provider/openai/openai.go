@@ -14,6 +14,7 @@ import (
 // "https://ark.cn-beijing.volces.com" serves "/api/v3/chat/completions".
 var defaultPrefix = map[string]string{
 	"openai":            "/v1",
+	"openai-responses":  "/v1",
 	"openai-compatible": "/v1",
 	"ark":               "/api/v3",
 }
