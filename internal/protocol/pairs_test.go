@@ -1,9 +1,8 @@
 package protocol_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
+	goldenfile "github.com/tokenhot/tokenhot/internal/golden"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,8 +17,6 @@ import (
 	"github.com/tokenhot/tokenhot/internal/protocol/responses"
 	"github.com/tokenhot/tokenhot/internal/sse"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // side is one protocol with where its own test inputs live.
 type side struct {
@@ -81,23 +78,7 @@ var randomIDs = regexp.MustCompile(`call_[0-9a-f]{24}`)
 
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	got = randomIDs.ReplaceAll(got, []byte("call_RANDOM"))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (-update to accept):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	goldenfile.Check(t, path, randomIDs.ReplaceAll(got, []byte("call_RANDOM")))
 }
 
 // TestRequestPairs translates every client request sample of each protocol

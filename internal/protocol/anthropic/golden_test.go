@@ -3,18 +3,14 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
+	goldenfile "github.com/tokenhot/tokenhot/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/tokenhot/tokenhot/internal/llm"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // goldenCases lists the inputs of a golden suite: testdata/<suite>/*.<ext>,
 // goldens excluded.
@@ -45,19 +41,7 @@ func goldenPath(input, ext string) string {
 // -update.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, path, got)
 }
 
 func readFile(t *testing.T, path string) []byte {

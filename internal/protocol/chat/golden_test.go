@@ -3,19 +3,15 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
+	goldenfile "github.com/tokenhot/tokenhot/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/tokenhot/tokenhot/internal/llm"
 	"github.com/tokenhot/tokenhot/internal/sse"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // testMeta is the gateway identity every client-side golden is written under.
 var testMeta = llm.Meta{ID: "chatcmpl-gw123", Model: "client-model", Created: 1700000000}
@@ -23,19 +19,7 @@ var testMeta = llm.Meta{ID: "chatcmpl-gw123", Model: "client-model", Created: 17
 // golden compares got with the file at path, or rewrites it with -update.
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, path, got)
 }
 
 // inputs lists testdata/<dir>/*<ext>, skipping the goldens.

@@ -3,7 +3,7 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
+	goldenfile "github.com/tokenhot/tokenhot/internal/golden"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,14 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/tidwall/gjson"
 
 	"github.com/tokenhot/tokenhot/internal/llm"
 	"github.com/tokenhot/tokenhot/internal/sse"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // testMeta names every answer the tests build.
 var testMeta = llm.Meta{ID: "0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4", Model: "gemini-2.5-flash", Created: 1750000000}
@@ -34,19 +31,7 @@ func stubCallIDs(t *testing.T) {
 // checkGolden compares got with the golden file, or rewrites it with -update.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, path, got)
 }
 
 // eachCase runs fn on every testdata/<dir>/*<ext> file (golden files

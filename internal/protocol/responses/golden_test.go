@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
+	goldenfile "github.com/tokenhot/tokenhot/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/tokenhot/tokenhot/internal/llm"
 	"github.com/tokenhot/tokenhot/internal/sse"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // testMeta is the gateway identity used by every client-side golden.
 var testMeta = llm.Meta{ID: "resp_gw123", Model: "gpt-test", Created: 1700000000}
@@ -55,19 +51,7 @@ func eachInput(t *testing.T, dir, ext, goldenExt string, fn func(t *testing.T, i
 
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, path, got)
 }
 
 func reindent(t *testing.T, raw []byte) []byte {
