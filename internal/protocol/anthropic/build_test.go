@@ -232,3 +232,59 @@ func TestBuildAfterParse(t *testing.T) {
 		t.Errorf("its result's id became %q, want call_7", got)
 	}
 }
+
+// TestBuildThinkingOmitsSampling: with thinking on the API requires the
+// default sampling, so none of temperature, top_p and top_k is sent, each
+// alone included (provider-protocols §10.6); with thinking off they are.
+func TestBuildThinkingOmitsSampling(t *testing.T) {
+	tests := []struct {
+		name string
+		req  llm.Request
+		key  string
+	}{
+		{"temperature", llm.Request{Temperature: new(0.2)}, "temperature"},
+		{"top_p", llm.Request{TopP: new(0.9)}, "top_p"},
+		{"top_k", llm.Request{TopK: new(int64(5))}, "top_k"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Messages = []llm.Message{userText("x")}
+			if !buildJSON(t, &tt.req).Get(tt.key).Exists() {
+				t.Fatalf("%s not sent without thinking", tt.key)
+			}
+			tt.req.Reasoning = &llm.Reasoning{Effort: "low"}
+			body := buildJSON(t, &tt.req)
+			if !body.Get("thinking").Exists() || body.Get(tt.key).Exists() {
+				t.Errorf("with thinking: thinking %s, %s %s", body.Get("thinking").Raw, tt.key, body.Get(tt.key).Raw)
+			}
+		})
+	}
+}
+
+// TestBuildToolSchemaKeepsEveryKey: input_schema gets "type":"object" when
+// it lacks one and keeps every other key, top level included (one-api
+// copied only type, properties and required, losing $defs and enum;
+// provider-protocols §10.3).
+func TestBuildToolSchemaKeepsEveryKey(t *testing.T) {
+	tests := []struct{ name, schema, want string }{
+		{"$defs", `{"type":"object","properties":{"u":{"$ref":"#/$defs/u"}},"$defs":{"u":{"enum":["c","f"]}}}`,
+			`{"type":"object","properties":{"u":{"$ref":"#/$defs/u"}},"$defs":{"u":{"enum":["c","f"]}}}`},
+		{"definitions", `{"type":"object","definitions":{"d":{"type":"string"}}}`,
+			`{"type":"object","definitions":{"d":{"type":"string"}}}`},
+		{"top-level enum and const", `{"type":"object","enum":[{"a":1}],"const":{"a":1}}`,
+			`{"type":"object","enum":[{"a":1}],"const":{"a":1}}`},
+		{"additionalProperties and anyOf", `{"type":"object","additionalProperties":false,"anyOf":[{"required":["a"]},{"required":["b"]}]}`,
+			`{"type":"object","additionalProperties":false,"anyOf":[{"required":["a"]},{"required":["b"]}]}`},
+		{"type added, rest kept", `{"properties":{"q":{"type":"string"}},"$defs":{"x":{}},"enum":[{}]}`,
+			`{"properties":{"q":{"type":"string"}},"$defs":{"x":{}},"enum":[{}],"type":"object"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := buildJSON(t, &llm.Request{Messages: []llm.Message{userText("x")},
+				Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(tt.schema)}}})
+			if got := body.Get("tools.0.input_schema").Raw; got != tt.want {
+				t.Errorf("input_schema = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -33,10 +33,28 @@ var kinds = map[llm.Kind]struct {
 
 // errorType is the error.type for e's Kind.
 func errorType(e *llm.Error) string {
+	// A status passed on from an upstream names its own type, so that the
+	// SDK raises the matching error class (NotFoundError for a 404, ...).
+	if t, ok := statusTypes[e.Status]; ok {
+		return t
+	}
 	if k, ok := kinds[e.Kind]; ok {
 		return k.typ
 	}
 	return "api_error"
+}
+
+// statusTypes are Anthropic's error types by HTTP status.
+var statusTypes = map[int]string{
+	http.StatusBadRequest:            "invalid_request_error",
+	http.StatusUnauthorized:          "authentication_error",
+	http.StatusPaymentRequired:       "billing_error",
+	http.StatusForbidden:             "permission_error",
+	http.StatusNotFound:              "not_found_error",
+	http.StatusRequestEntityTooLarge: "request_too_large",
+	http.StatusTooManyRequests:       "rate_limit_error",
+	http.StatusGatewayTimeout:        "timeout_error",
+	529:                              "overloaded_error",
 }
 
 // Status is the HTTP status an Anthropic client gets for e: e.Status when

@@ -116,3 +116,29 @@ func TestAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorBodyTypeFollowsPassedStatus: an upstream's 4xx keeps its status
+// (e.Status), and error.type must name that status as the §10.9 table
+// does — a 404 is not_found_error and a 413 request_too_large, whichever
+// provider refused — so that the type and the status agree, as they do
+// for the Gemini surface (gemini.statusNames).
+func TestErrorBodyTypeFollowsPassedStatus(t *testing.T) {
+	tests := []struct {
+		status int
+		typ    string
+	}{
+		{400, "invalid_request_error"},
+		{404, "not_found_error"},
+		{413, "request_too_large"},
+		{422, "invalid_request_error"},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			status, body := ErrorBody(&llm.Error{Kind: llm.KindUpstreamClient, Status: tt.status, Message: "m"}, "")
+			want := `{"type":"error","error":{"type":"` + tt.typ + `","message":"m"}}`
+			if status != tt.status || string(body) != want {
+				t.Errorf("got %d %s\nwant %d %s", status, body, tt.status, want)
+			}
+		})
+	}
+}

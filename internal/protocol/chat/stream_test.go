@@ -109,6 +109,10 @@ func TestErrors(t *testing.T) {
 	}{
 		{&llm.Error{Kind: llm.KindInvalid, Code: "invalid_request", Message: "bad", Param: "n"}, 400, "invalid_request_error"},
 		{&llm.Error{Kind: llm.KindAuth, Message: "key"}, 401, "invalid_request_error"},
+		{&llm.Error{Kind: llm.KindForbidden, Message: "not yours"}, 403, "permission_error"},
+		{&llm.Error{Kind: llm.KindNotFound, Message: "no model"}, 404, "invalid_request_error"},
+		{&llm.Error{Kind: llm.KindTooLarge, Message: "too big"}, 413, "invalid_request_error"},
+		{&llm.Error{Kind: llm.KindInternal, Message: "bug"}, 500, "server_error"},
 		{&llm.Error{Kind: llm.KindInsufficient, Message: "money"}, 402, "insufficient_quota"},
 		{&llm.Error{Kind: llm.KindRateLimited, Message: "slow", RetryAfter: 1500 * time.Millisecond}, 429, "rate_limit_error"},
 		{&llm.Error{Kind: llm.KindUpstream, Message: "up"}, 502, "upstream_error"},

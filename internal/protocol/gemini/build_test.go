@@ -191,3 +191,41 @@ func TestRequestRoundTrip(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }
+
+// TestBuildRequestSchemasVerbatim: Gemini's `parameters` and
+// `responseSchema` take only an OpenAPI subset, so JSON Schemas go out
+// verbatim as parametersJsonSchema and responseJsonSchema, keeping what the
+// subset lacks and other gateways strip (provider-protocols §10.3, §10.6).
+func TestBuildRequestSchemasVerbatim(t *testing.T) {
+	tests := []struct{ name, schema string }{
+		{"$schema and additionalProperties", `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}`},
+		{"default and examples", `{"type":"object","properties":{"n":{"type":"integer","default":3,"examples":[1,2]}}}`},
+		{"format", `{"type":"object","properties":{"mail":{"type":"string","format":"email"},"at":{"type":"string","format":"date-time"}}}`},
+		{"$defs and $ref", `{"type":"object","properties":{"unit":{"$ref":"#/$defs/unit"}},"$defs":{"unit":{"type":"string","enum":["c","f"]}}}`},
+		{"combinators and const", `{"type":"object","properties":{"v":{"oneOf":[{"type":"string"},{"const":1}]}},"required":["v"]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := BuildRequest(&llm.Request{Messages: []llm.Message{userText("x")},
+				Tools:  []llm.Tool{{Name: "f", Parameters: json.RawMessage(tt.schema)}},
+				Format: &llm.Format{Type: llm.FormatJSONSchema, Name: "out", Schema: json.RawMessage(tt.schema)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn := gjson.GetBytes(body, "tools.0.functionDeclarations.0")
+			if got := fn.Get("parametersJsonSchema").Raw; got != tt.schema {
+				t.Errorf("parametersJsonSchema = %s, want %s", got, tt.schema)
+			}
+			if fn.Get("parameters").Exists() {
+				t.Errorf("the OpenAPI-subset field parameters was sent: %s", fn.Raw)
+			}
+			gc := gjson.GetBytes(body, "generationConfig")
+			if got := gc.Get("responseJsonSchema").Raw; got != tt.schema {
+				t.Errorf("responseJsonSchema = %s, want %s", got, tt.schema)
+			}
+			if gc.Get("responseSchema").Exists() || gc.Get("responseMimeType").Str != "application/json" {
+				t.Errorf("generationConfig = %s", gc.Raw)
+			}
+		})
+	}
+}

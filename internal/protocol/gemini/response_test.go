@@ -82,6 +82,7 @@ func TestStopReason(t *testing.T) {
 		{"UNEXPECTED_TOOL_CALL", false, llm.StopEnd},
 		{"TOO_MANY_TOOL_CALLS", false, llm.StopEnd},
 		{"MISSING_THOUGHT_SIGNATURE", false, llm.StopEnd},
+		{"SOMETHING_NEW", false, llm.StopEnd}, // unknown reasons end normally, as LiteLLM does (§10.4)
 		{"SOMETHING_NEW", true, llm.StopToolUse},
 	}
 	for _, tt := range tests {
