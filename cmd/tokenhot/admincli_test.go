@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenhot/tokenhot/internal/billing"
+	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/config"
 	"github.com/tokenhot/tokenhot/internal/gateway"
 	"github.com/tokenhot/tokenhot/internal/llm"
@@ -88,12 +89,19 @@ func TestAdminCLISession(t *testing.T) {
 
 	out := r.ok("user", "create", "alice", "--credit-limit", "5")
 	contains(t, "user create", out, "name: alice", "status: active", "balance: 0 USD", "credit limit: 5 USD")
-	r.ok("user", "create", "--credit-limit=0.5", "bob")
+	out = r.ok("user", "create", "--credit-limit=0.5", "bob", "--rpm", "600", "--concurrent", "8")
+	contains(t, "user create with limits", out, "limits: rpm<=600; concurrent<=8")
 	out = r.ok("user", "list")
-	contains(t, "user list", out, "ID NAME STATUS BALANCE CREDIT_LIMIT CREATED", "1 alice active 0 5 ", "2 bob active 0 0.5 ")
+	contains(t, "user list", out, "ID NAME STATUS BALANCE CREDIT_LIMIT CREATED LIMITS", "1 alice active 0 5 ", "2 bob active 0 0.5 ",
+		" rpm<=600; concurrent<=8\n")
+	out = r.ok("user", "limits", "bob", "--tpm", "100000", "--rpm", "none")
+	contains(t, "user limits", out, "limits: tpm<=100000; concurrent<=8")
+	if bob, _ := g.Store.GetUserByName(context.Background(), "bob"); bob.Limits != (store.Limits{TPM: 100_000, Concurrent: 8}) {
+		t.Errorf("bob's stored limits %+v", bob.Limits)
+	}
 
 	out, warn, err := r.run("key", "create", "alice", "--name", "ci", "--spend-limit", "2.5",
-		"--models", "gpt-4o,o3", "--ips", "10.1.2.3/8,192.0.2.1", "--expires", "2099-01-01T00:00:00Z")
+		"--models", "gpt-4o,o3", "--ips", "10.1.2.3/8,192.0.2.1", "--expires", "2099-01-01T00:00:00Z", "--rpm", "60")
 	if err != nil {
 		t.Fatalf("key create: %v %s", err, warn)
 	}
@@ -102,7 +110,7 @@ func TestAdminCLISession(t *testing.T) {
 		t.Fatalf("key create printed no key:\n%s", out)
 	}
 	contains(t, "key create", out, "name: ci", "status: active",
-		"limits: spend<=2.5 USD; expires 2099-01-01T00:00:00Z; models gpt-4o,o3; ips 10.0.0.0/8,192.0.2.1")
+		"limits: spend<=2.5 USD; expires 2099-01-01T00:00:00Z; models gpt-4o,o3; ips 10.0.0.0/8,192.0.2.1; rpm<=60")
 	contains(t, "key create warning", warn, "shown only this once")
 	for _, line := range [][]string{{"key", "list"}, {"key", "list", "--user", "alice"}, {"key", "show", "1"}, {"key", "list", "--json"}} {
 		if out := r.ok(line...); strings.Contains(out, secret[1]) {
@@ -111,8 +119,10 @@ func TestAdminCLISession(t *testing.T) {
 	}
 	out = r.ok("key", "list", "--user", "alice")
 	contains(t, "key list", out, "ID USER NAME PREFIX STATUS SPENT LIMITS CREATED", "1 alice ci "+secret[1][:12]+" active 0 spend<=2.5 USD;")
-	out = r.ok("key", "limits", "1", "--spend-limit", "none", "--models", "o3")
-	contains(t, "key limits", out, "limits: expires 2099-01-01T00:00:00Z; models o3; ips 10.0.0.0/8,192.0.2.1")
+	out = r.ok("key", "limits", "1", "--spend-limit", "none", "--models", "o3", "--concurrent", "2")
+	contains(t, "key limits", out, "limits: expires 2099-01-01T00:00:00Z; models o3; ips 10.0.0.0/8,192.0.2.1; rpm<=60; concurrent<=2")
+	out = r.ok("key", "limits", "1", "--rpm", "0")
+	contains(t, "key limits rpm", out, "limits: expires 2099-01-01T00:00:00Z; models o3; ips 10.0.0.0/8,192.0.2.1; concurrent<=2")
 	out = r.ok("key", "create", "bob", "--expires", "30d")
 	contains(t, "key create 30d", out, "limits: expires "+time.Now().AddDate(0, 0, 30).UTC().Format("2006-01-02"))
 	contains(t, "key revoke", r.ok("key", "revoke", "2"), "status: revoked")
@@ -138,14 +148,18 @@ func TestAdminCLISession(t *testing.T) {
 	const k1, k2 = "sk-upstream-first-secret-ab12", "sk-upstream-second-secret-cd34"
 	out = r.ok("channel", "add", "--name", "oa", "--type", "openai", "--base-url", "https://api.openai.com/v1/",
 		"--key", k1, "--key", k2, "--model", "gpt-4o", "--model", "o3,o4-mini", "--map", "gpt-4o=gpt-4o-2024-11-20",
-		"--priority", "-1")
+		"--priority", "-1", "--tpm", "2000000", "--concurrent", "50")
 	contains(t, "channel add", out, "keys: 2 (sk-…ab12, sk-…cd34)", "model map: gpt-4o=gpt-4o-2024-11-20",
-		"base url: https://api.openai.com/v1", "priority: -1", "weight: 1", "enabled: true")
+		"base url: https://api.openai.com/v1", "priority: -1", "weight: 1", "enabled: true",
+		"key ids: "+catalog.KeyID(k1)+", "+catalog.KeyID(k2), "limits: tpm<=2000000; concurrent<=50")
+	// Only the limits given change.
+	contains(t, "channel edit limits", r.ok("channel", "edit", "1", "--rpm", "3000", "--concurrent", "none"),
+		"limits: rpm<=3000; tpm<=2000000")
 	r.ok("channel", "edit", "1", "--weight", "3")
 	r.ok("channel", "disable", "1")
 	out = r.ok("channel", "list")
-	want := "ID  NAME  TYPE    ENABLED  PRIORITY  WEIGHT  MODELS             KEYS                    BASE_URL\n" +
-		"1   oa    openai  false    -1        3       gpt-4o,o3,o4-mini  2 (sk-…ab12, sk-…cd34)  https://api.openai.com/v1\n"
+	want := "ID  NAME  TYPE    ENABLED  PRIORITY  WEIGHT  MODELS             KEYS                    BASE_URL                   LIMITS\n" +
+		"1   oa    openai  false    -1        3       gpt-4o,o3,o4-mini  2 (sk-…ab12, sk-…cd34)  https://api.openai.com/v1  rpm<=3000; tpm<=2000000\n"
 	if d := cmp.Diff(want, out); d != "" {
 		t.Errorf("channel list (-want +got):\n%s", d)
 	}
@@ -156,11 +170,13 @@ func TestAdminCLISession(t *testing.T) {
 	}
 
 	r.ok("model", "set", "gpt-4o", "--input", "2.5", "--output", "10", "--cached-input", "1.25", "--max-output-tokens", "16384")
-	r.ok("model", "set", "o3", "--input", "2", "--output", "8", "--reasoning", "8", "--per-request", "0.000001", "--status", "experimental")
+	out = r.ok("model", "set", "o3", "--input", "2", "--output", "8", "--reasoning", "8", "--per-request", "0.000001",
+		"--status", "experimental", "--rpm", "100")
+	contains(t, "model set", out, "limits: rpm<=100")
 	out = r.ok("model", "list")
-	want = "NAME    STATUS        INPUT  OUTPUT  CACHED_INPUT  CACHE_WRITE  REASONING  PER_REQUEST  MAX_OUTPUT\n" +
-		"gpt-4o  available     2.5    10      1.25          -            -          -            16384\n" +
-		"o3      experimental  2      8       -             -            8          0.000001     0\n"
+	want = "NAME    STATUS        INPUT  OUTPUT  CACHED_INPUT  CACHE_WRITE  REASONING  PER_REQUEST  MAX_OUTPUT  LIMITS\n" +
+		"gpt-4o  available     2.5    10      1.25          -            -          -            16384       -\n" +
+		"o3      experimental  2      8       -             -            8          0.000001     0           rpm<=100\n"
 	if d := cmp.Diff(want, out); d != "" {
 		t.Errorf("model list (-want +got):\n%s", d)
 	}
@@ -213,6 +229,9 @@ func TestAdminCLIErrors(t *testing.T) {
 		{"edit nothing", nil, []string{"channel", "edit", "1"}, false, "nothing to change"},
 		{"bad map", nil, []string{"channel", "add", "--map", "gpt-4o"}, false, "want public=upstream"},
 		{"limits nothing", nil, []string{"key", "limits", "1"}, false, "nothing to change"},
+		{"user limits nothing", nil, []string{"user", "limits", "alice"}, false, "nothing to change: give --rpm, --tpm or --concurrent"},
+		{"bad rpm", nil, []string{"user", "limits", "alice", "--rpm", "lots"}, false, `--rpm "lots": want a whole number`},
+		{"negative tpm", nil, []string{"model", "set", "m", "--input", "1", "--output", "1", "--tpm", "-5"}, false, `--tpm "-5"`},
 		{"bad expiry", nil, []string{"key", "create", "alice", "--expires", "soon"}, false, "--expires"},
 		{"missing model", nil, []string{"model", "show", "nope"}, false, `model "nope" not found (HTTP 404 not_found)`},
 		{"model without price", nil, []string{"model", "set", "m"}, false, "price.input and price.output are required"},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tokenhot/tokenhot/internal/apikey"
 	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/secret"
 	"github.com/tokenhot/tokenhot/internal/store"
@@ -314,6 +315,36 @@ func TestUsers(t *testing.T) {
 			t.Errorf("credit limit %q, want 0.000001", got.CreditLimit)
 		}
 
+		// Rate limits: set at creation, replaced as a whole, seen by the catalogue.
+		var carol User
+		e.call("POST", "/admin/v1/users", `{"name":"carol","credit_limit":"1","limits":{"rpm":600,"tpm":5000000000}}`, 201, &carol)
+		if d := cmp.Diff(RateLimits{RPM: ptr[int64](600), TPM: ptr[int64](5_000_000_000)}, carol.Limits); d != "" || carol.CreditLimit != "1" {
+			t.Errorf("created carol %+v; limits (-want +got):\n%s", carol, d)
+		}
+		e.call("GET", "/admin/v1/users/"+itoa(carol.ID), "", 200, &got)
+		if d := cmp.Diff(carol.Limits, got.Limits); d != "" {
+			t.Errorf("GET carol limits (-want +got):\n%s", d)
+		}
+		e.call("PUT", "/admin/v1/users/"+itoa(carol.ID)+"/limits", `{"concurrent":3}`, 200, &got)
+		if d := cmp.Diff(RateLimits{Concurrent: ptr[int64](3)}, got.Limits); d != "" {
+			t.Errorf("replaced limits (-want +got):\n%s", d)
+		}
+		if _, err := e.st.CreateKey(context.Background(), carol.ID, "k", apikey.Hash("sk-th-carol"), "sk-th-carol", store.KeyLimits{}); err != nil {
+			t.Fatal(err)
+		}
+		e.call("PUT", "/admin/v1/users/"+itoa(carol.ID)+"/limits", `{"concurrent":4,"rpm":0}`, 200, &got)
+		if k, ok := e.rel.cat.Current().Key(apikey.Hash("sk-th-carol")); !ok || k.UserRate != (store.Limits{Concurrent: 4}) {
+			t.Errorf("the catalogue's user limits: %+v", k)
+		}
+		e.call("PUT", "/admin/v1/users/"+itoa(carol.ID)+"/limits", `{}`, 200, &got)
+		if d := cmp.Diff(RateLimits{}, got.Limits); d != "" {
+			t.Errorf("cleared limits (-want +got):\n%s", d)
+		}
+		e.call("DELETE", "/admin/v1/users/"+itoa(carol.ID), "", 204, nil)
+		if _, b := e.raw("GET", "/admin/v1/users/"+itoa(bob.ID), ""); !bytes.Contains(b, []byte(`"limits":{}`)) {
+			t.Errorf("a user without limits shows %s, want \"limits\":{}", b)
+		}
+
 		var list List[User]
 		e.call("GET", "/admin/v1/users", "", 200, &list)
 		if len(list.Data) != 2 || list.Data[0].Name != "alice" || list.Data[1].Name != "bob" {
@@ -355,13 +386,24 @@ func TestUsers(t *testing.T) {
 			{"limit missing", "PUT", "/admin/v1/users/" + id + "/credit-limit", `{}`, 400, "credit_limit is required"},
 			{"limit negative", "PUT", "/admin/v1/users/" + id + "/credit-limit", `{"credit_limit":"-5"}`, 400, "cannot be negative"},
 			{"limit of missing", "PUT", "/admin/v1/users/999/credit-limit", `{"credit_limit":"5"}`, 404, "user 999 not found"},
+			{"negative rate limit at creation", "POST", "/admin/v1/users", `{"name":"dave","limits":{"tpm":-1}}`, 400, "limits.tpm cannot be negative"},
+			{"string rate limit", "POST", "/admin/v1/users", `{"name":"dave","limits":{"rpm":"60"}}`, 400, "limits.rpm must be of type integer"},
+			{"fractional rate limit", "POST", "/admin/v1/users", `{"name":"dave","limits":{"rpm":1.5}}`, 400, "limits.rpm must be of type integer"},
+			{"unknown rate limit", "POST", "/admin/v1/users", `{"name":"dave","limits":{"rps":1}}`, 400, `unknown field "rps"`},
+			{"negative rate limit", "PUT", "/admin/v1/users/" + id + "/limits", `{"rpm":5,"concurrent":-1}`, 400, "concurrent cannot be negative"},
+			{"rate limits wrapped", "PUT", "/admin/v1/users/" + id + "/limits", `{"limits":{"rpm":5}}`, 400, `unknown field "limits"`},
+			{"rate limits of missing", "PUT", "/admin/v1/users/999/limits", `{"rpm":5}`, 404, "user 999 not found"},
+			{"rate limits of deleted", "PUT", "/admin/v1/users/" + itoa(alice.ID) + "/limits", `{"rpm":5}`, 404, "not found"},
 			{"list query", "GET", "/admin/v1/users?status=active", "", 400, `unknown query parameter "status"`},
 			{"unknown route", "GET", "/admin/v1/userz", "", 404, "no admin route"},
 			{"wrong method", "PATCH", "/admin/v1/users", `{}`, 404, "no admin route"},
 		})
 		e.call("GET", "/admin/v1/users/"+id, "", 200, &got)
-		if got.CreditLimit != "0.000001" || got.Status != "active" {
+		if got.CreditLimit != "0.000001" || got.Status != "active" || got.Limits != (RateLimits{}) {
 			t.Errorf("failed requests changed bob: %+v", got)
+		}
+		if _, err := e.st.GetUserByName(context.Background(), "dave"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a refused request created dave: %v", err)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/config"
 	"github.com/tokenhot/tokenhot/internal/store"
 )
@@ -37,24 +38,31 @@ type Channel struct {
 	Priority int               `json:"priority"`
 	Weight   int               `json:"weight"`
 	Enabled  bool              `json:"enabled"`
-	Updated  time.Time         `json:"updated_at"`
+	// Limits cap what is sent to this upstream account, whoever asks.
+	Limits  RateLimits `json:"limits"`
+	Updated time.Time  `json:"updated_at"`
 }
 
 // MaskedKeys stands for a channel's upstream keys.
 type MaskedKeys struct {
 	Count  int      `json:"count"`
 	Masked []string `json:"masked"`
+	// IDs name the keys, in the same order, as breakers and logs do: "k"
+	// and the first 8 hex digits of the key's SHA-256.
+	IDs []string `json:"ids"`
 }
 
 func viewChannel(c store.Channel) Channel {
 	v := Channel{ID: c.ID, Name: c.Name, Type: c.Type, BaseURL: c.BaseURL, Models: c.Models,
-		ModelMap: c.ModelMap, Priority: c.Priority, Weight: c.Weight, Enabled: c.Enabled, Updated: c.Updated,
-		Keys: MaskedKeys{Count: len(c.Keys), Masked: make([]string, 0, len(c.Keys))}}
+		ModelMap: c.ModelMap, Priority: c.Priority, Weight: c.Weight, Enabled: c.Enabled,
+		Limits: viewRate(c.Limits), Updated: c.Updated,
+		Keys: MaskedKeys{Count: len(c.Keys), Masked: make([]string, 0, len(c.Keys)), IDs: make([]string, 0, len(c.Keys))}}
 	if v.Models == nil {
 		v.Models = []string{}
 	}
 	for _, k := range c.Keys {
 		v.Keys.Masked = append(v.Keys.Masked, maskKey(k))
+		v.Keys.IDs = append(v.Keys.IDs, catalog.KeyID(k))
 	}
 	return v
 }
@@ -73,7 +81,8 @@ func maskKey(k string) string {
 
 // ChannelRequest is the body of POST (create) and PATCH (change the fields
 // present). An absent or null field is left as it is; "keys", "models" and
-// "model_map", when present, replace the old value.
+// "model_map", when present, replace the old value; in "limits", only the
+// limits present change (0 removes one).
 type ChannelRequest struct {
 	Name     *string           `json:"name,omitempty"`
 	Type     *string           `json:"type,omitempty"`
@@ -84,6 +93,7 @@ type ChannelRequest struct {
 	Priority *int              `json:"priority,omitempty"`
 	Weight   *int              `json:"weight,omitempty"`  // default 1
 	Enabled  *bool             `json:"enabled,omitempty"` // default true
+	Limits   *RateLimits       `json:"limits,omitempty"`
 }
 
 func (b *ChannelRequest) apply(c *store.Channel) {
@@ -119,6 +129,9 @@ func (b *ChannelRequest) apply(c *store.Channel) {
 	}
 	if b.Enabled != nil {
 		c.Enabled = *b.Enabled
+	}
+	if b.Limits != nil {
+		c.Limits = b.Limits.merge(c.Limits)
 	}
 }
 
@@ -165,6 +178,9 @@ func checkChannel(c store.Channel) error {
 	}
 	if c.Weight < 0 {
 		add("weight cannot be negative")
+	}
+	if err := checkRate("limits", c.Limits); err != nil {
+		add("%v", err)
 	}
 	if len(bad) > 0 {
 		return invalid("%s", strings.Join(bad, "; "))

@@ -33,18 +33,21 @@ type Key struct {
 }
 
 // Limits is both what a key shows and what PUT .../limits takes, so that a
-// key's limits can be read, edited and written back. Absent means no limit.
+// key's limits can be read, edited and written back. Absent means no limit
+// (for the rate limits: the config file's default for keys, if any).
 type Limits struct {
 	ExpiresAt     *string  `json:"expires_at,omitempty"`  // RFC 3339
 	SpendLimit    *string  `json:"spend_limit,omitempty"` // USD
 	AllowedModels []string `json:"allowed_models,omitempty"`
 	AllowedIPs    []string `json:"allowed_ips,omitempty"` // IPs or CIDRs
+	RateLimits
 }
 
 func viewKey(k store.Key) Key {
 	v := Key{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, Status: k.Status,
 		Spent: k.Spent.USD(), CreatedAt: k.Created,
-		Limits: Limits{AllowedModels: k.Limits.AllowedModels, AllowedIPs: k.Limits.AllowedIPs}}
+		Limits: Limits{AllowedModels: k.Limits.AllowedModels, AllowedIPs: k.Limits.AllowedIPs,
+			RateLimits: viewRate(k.Limits.Rate)}}
 	if t := k.Limits.ExpiresAt; t != nil {
 		s := t.UTC().Format(time.RFC3339)
 		v.Limits.ExpiresAt = &s
@@ -73,6 +76,9 @@ func (a *API) limits(v Limits) (store.KeyLimits, error) {
 	}
 	var err error
 	if l.SpendLimit, err = optUSD("spend_limit", v.SpendLimit); err != nil {
+		return l, err
+	}
+	if l.Rate, err = rate("", v.RateLimits); err != nil {
 		return l, err
 	}
 	for i, m := range v.AllowedModels {

@@ -22,11 +22,13 @@ func (a *API) routeModels() {
 
 // Model is a catalogue entry as the API shows it.
 type Model struct {
-	Name            string    `json:"name"`
-	Status          string    `json:"status"`
-	Price           Price     `json:"price"`
-	MaxOutputTokens int64     `json:"max_output_tokens,omitempty"`
-	Updated         time.Time `json:"updated_at"`
+	Name            string `json:"name"`
+	Status          string `json:"status"`
+	Price           Price  `json:"price"`
+	MaxOutputTokens int64  `json:"max_output_tokens,omitempty"`
+	// Limits cap all requests for the model together.
+	Limits  RateLimits `json:"limits"`
+	Updated time.Time  `json:"updated_at"`
 }
 
 // Price is USD per 1M tokens, and USD for per_request. Absent optional
@@ -50,6 +52,7 @@ func viewModel(m store.Model) Model {
 	}
 	p := m.Price
 	return Model{Name: m.Name, Status: m.Status, MaxOutputTokens: m.MaxOutputTokens, Updated: m.Updated,
+		Limits: viewRate(m.Limits),
 		Price: Price{Input: p.Input.USD(), Output: p.Output.USD(), CachedInput: opt(billing.Micros(p.CachedInput)),
 			CacheWrite: opt(billing.Micros(p.CacheWrite)), Reasoning: opt(billing.Micros(p.Reasoning)), PerRequest: opt(p.PerRequest)}}
 }
@@ -101,9 +104,10 @@ func (a *API) getModel(w http.ResponseWriter, r *http.Request) error {
 
 // ModelRequest is the body of PUT /admin/v1/models/{name}.
 type ModelRequest struct {
-	Status          string `json:"status,omitempty"` // default "available"
-	Price           *Price `json:"price"`
-	MaxOutputTokens int64  `json:"max_output_tokens,omitempty"`
+	Status          string      `json:"status,omitempty"` // default "available"
+	Price           *Price      `json:"price"`
+	MaxOutputTokens int64       `json:"max_output_tokens,omitempty"`
+	Limits          *RateLimits `json:"limits,omitempty"` // absent: none
 }
 
 // model validates the request. Optional rates left empty are unset.
@@ -118,6 +122,12 @@ func (b *ModelRequest) model(name string) (store.Model, error) {
 	}
 	if m.MaxOutputTokens < 0 {
 		return m, invalid("max_output_tokens cannot be negative")
+	}
+	if b.Limits != nil {
+		var err error
+		if m.Limits, err = rate("limits", *b.Limits); err != nil {
+			return m, err
+		}
 	}
 	p := b.Price
 	if p == nil {

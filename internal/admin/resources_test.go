@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tokenhot/tokenhot/internal/apikey"
 	"github.com/tokenhot/tokenhot/internal/billing"
+	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/llm"
 	"github.com/tokenhot/tokenhot/internal/store"
 )
@@ -26,7 +28,8 @@ func TestKeys(t *testing.T) {
 
 		var k CreatedKey
 		status, body := e.raw("POST", "/admin/v1/users/"+uid+"/keys", `{"name":"ci","expires_at":"2030-02-01T00:00:00+01:00",
-			"spend_limit":"5.5","allowed_models":["gpt-4o"," gpt-4o","o3"],"allowed_ips":["10.1.2.3/8","192.0.2.7","::ffff:192.0.2.8"]}`)
+			"spend_limit":"5.5","allowed_models":["gpt-4o"," gpt-4o","o3"],"allowed_ips":["10.1.2.3/8","192.0.2.7","::ffff:192.0.2.8"],
+			"rpm":60,"tpm":100000,"concurrent":0}`)
 		if status != 201 {
 			t.Fatalf("create key: %d %s", status, body)
 		}
@@ -36,7 +39,8 @@ func TestKeys(t *testing.T) {
 		}
 		want := Key{ID: k.ID, UserID: u.ID, Name: "ci", Prefix: k.Prefix, Status: "active", Spent: "0",
 			Limits: Limits{ExpiresAt: ptr("2030-01-31T23:00:00Z"), SpendLimit: ptr("5.5"),
-				AllowedModels: []string{"gpt-4o", "o3"}, AllowedIPs: []string{"10.0.0.0/8", "192.0.2.7", "192.0.2.8"}}}
+				AllowedModels: []string{"gpt-4o", "o3"}, AllowedIPs: []string{"10.0.0.0/8", "192.0.2.7", "192.0.2.8"},
+				RateLimits: RateLimits{RPM: ptr[int64](60), TPM: ptr[int64](100_000)}}}
 		got := k.Key
 		got.CreatedAt = time.Time{}
 		if d := cmp.Diff(want, got); d != "" {
@@ -47,8 +51,13 @@ func TestKeys(t *testing.T) {
 		if err != nil || stored.ID != k.ID {
 			t.Errorf("key by hash: %+v, %v", stored, err)
 		}
-		if _, ok := e.rel.cat.Current().Key(apikey.Hash(k.Secret)); !ok {
+		if ck, ok := e.rel.cat.Current().Key(apikey.Hash(k.Secret)); !ok {
 			t.Error("the catalogue does not know the new key")
+		} else if ck.KeyRate != (store.Limits{RPM: 60, TPM: 100_000}) {
+			t.Errorf("the catalogue's key limits: %+v", ck.KeyRate)
+		}
+		if _, b := e.raw("GET", "/admin/v1/keys/"+itoa(k.ID), ""); !bytes.Contains(b, []byte(`"192.0.2.8"],"rpm":60,"tpm":100000},`)) {
+			t.Errorf("rate limits are not among the key's limits: %s", b)
 		}
 
 		var plain CreatedKey
@@ -79,9 +88,12 @@ func TestKeys(t *testing.T) {
 
 		// Limits are replaced as a whole.
 		var after Key
-		e.call("PUT", "/admin/v1/keys/"+itoa(k.ID)+"/limits", `{"spend_limit":"0.25"}`, 200, &after)
-		if d := cmp.Diff(Limits{SpendLimit: ptr("0.25")}, after.Limits); d != "" {
+		e.call("PUT", "/admin/v1/keys/"+itoa(k.ID)+"/limits", `{"spend_limit":"0.25","concurrent":2}`, 200, &after)
+		if d := cmp.Diff(Limits{SpendLimit: ptr("0.25"), RateLimits: RateLimits{Concurrent: ptr[int64](2)}}, after.Limits); d != "" {
 			t.Errorf("replaced limits (-want +got):\n%s", d)
+		}
+		if ck, _ := e.rel.cat.Current().Key(apikey.Hash(k.Secret)); ck == nil || ck.KeyRate != (store.Limits{Concurrent: 2}) {
+			t.Errorf("the catalogue's key limits after PUT: %+v", ck)
 		}
 		e.call("PUT", "/admin/v1/keys/"+itoa(k.ID)+"/limits", `{}`, 200, &after)
 		if d := cmp.Diff(Limits{}, after.Limits); d != "" {
@@ -110,12 +122,17 @@ func TestKeys(t *testing.T) {
 			{"get missing", "GET", "/admin/v1/keys/999", "", 404, "key 999 not found"},
 			{"limits missing", "PUT", "/admin/v1/keys/999/limits", `{}`, 404, "key 999 not found"},
 			{"limits bad ip", "PUT", "/admin/v1/keys/" + kid + "/limits", `{"allowed_ips":["nope"]}`, 400, "allowed_ips[0]"},
-			{"limits unknown", "PUT", "/admin/v1/keys/" + kid + "/limits", `{"rpm":10}`, 400, `unknown field "rpm"`},
+			{"limits unknown", "PUT", "/admin/v1/keys/" + kid + "/limits", `{"rps":10}`, 400, `unknown field "rps"`},
+			{"limits negative rpm", "PUT", "/admin/v1/keys/" + kid + "/limits", `{"rpm":-1}`, 400, "rpm cannot be negative"},
+			{"limits nested rate", "PUT", "/admin/v1/keys/" + kid + "/limits", `{"rate":{"rpm":1}}`, 400, `unknown field "rate"`},
+			{"negative tpm", "POST", "/admin/v1/users/" + uid + "/keys", `{"tpm":-5}`, 400, "tpm cannot be negative"},
+			{"string concurrent", "POST", "/admin/v1/users/" + uid + "/keys", `{"concurrent":"2"}`, 400, "concurrent must be of type integer"},
 			{"revoke missing", "POST", "/admin/v1/keys/999/revoke", "", 404, "key 999 not found"},
 			{"list bad user", "GET", "/admin/v1/keys?user=alice", "", 400, "user must be an integer"},
 		})
 		e.call("GET", "/admin/v1/keys?user="+uid, "", 200, &keys)
-		if len(keys.Data) != 2 || keys.Data[1].Limits.AllowedIPs != nil || keys.Data[1].Status != "active" {
+		if len(keys.Data) != 2 || keys.Data[1].Limits.AllowedIPs != nil || keys.Data[1].Limits.RateLimits != (RateLimits{}) ||
+			keys.Data[1].Status != "active" {
 			t.Errorf("failed requests changed keys: %+v", keys.Data)
 		}
 	})
@@ -126,18 +143,23 @@ func TestChannels(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		var c Channel
 		e.call("POST", "/admin/v1/channels", `{"name":"openai-main","type":"openai","base_url":"https://api.openai.com/v1/",
-			"keys":["`+secret1+`","`+secret2+`"],"models":["gpt-4o","gpt-4o-mini"],"model_map":{"gpt-4o":"gpt-4o-2024-11-20"}}`, 201, &c)
+			"keys":["`+secret1+`","`+secret2+`"],"models":["gpt-4o","gpt-4o-mini"],"model_map":{"gpt-4o":"gpt-4o-2024-11-20"},
+			"limits":{"rpm":3000,"concurrent":50}}`, 201, &c)
 		want := Channel{ID: c.ID, Name: "openai-main", Type: "openai", BaseURL: "https://api.openai.com/v1",
-			Keys:   MaskedKeys{Count: 2, Masked: []string{"sk-…ab12", "sk-…cd34"}},
+			Keys: MaskedKeys{Count: 2, Masked: []string{"sk-…ab12", "sk-…cd34"},
+				IDs: []string{catalog.KeyID(secret1), catalog.KeyID(secret2)}},
 			Models: []string{"gpt-4o", "gpt-4o-mini"}, ModelMap: map[string]string{"gpt-4o": "gpt-4o-2024-11-20"},
-			Weight: 1, Enabled: true}
+			Weight: 1, Enabled: true, Limits: RateLimits{RPM: ptr[int64](3000), Concurrent: ptr[int64](50)}}
 		c.Updated = time.Time{}
 		if d := cmp.Diff(want, c); d != "" {
 			t.Errorf("created channel (-want +got):\n%s", d)
 		}
 		stored, err := e.st.GetChannel(context.Background(), c.ID)
-		if err != nil || !cmp.Equal(stored.Keys, []string{secret1, secret2}) {
-			t.Errorf("stored keys %v, %v", stored.Keys, err)
+		if err != nil || !cmp.Equal(stored.Keys, []string{secret1, secret2}) || stored.Limits != (store.Limits{RPM: 3000, Concurrent: 50}) {
+			t.Errorf("stored keys %v, limits %+v, %v", stored.Keys, stored.Limits, err)
+		}
+		if m := e.rel.cat.Current().Channel(c.ID); m == nil || !cmp.Equal(m.KeyIDs, want.Keys.IDs) {
+			t.Errorf("the catalogue's channel %+v, want key ids %v", m, want.Keys.IDs)
 		}
 
 		// A partial update changes only what it names; keys only when given.
@@ -148,8 +170,15 @@ func TestChannels(t *testing.T) {
 		if d := cmp.Diff(want, p); d != "" {
 			t.Errorf("patched channel (-want +got):\n%s", d)
 		}
+		// In limits, only the limits present change; 0 removes one.
+		e.call("PATCH", "/admin/v1/channels/"+itoa(c.ID), `{"limits":{"tpm":2000000,"concurrent":0}}`, 200, &p)
+		if d := cmp.Diff(RateLimits{RPM: ptr[int64](3000), TPM: ptr[int64](2_000_000)}, p.Limits); d != "" {
+			t.Errorf("patched limits (-want +got):\n%s", d)
+		}
+		want.Limits = p.Limits
 		e.call("PATCH", "/admin/v1/channels/"+itoa(c.ID), `{"keys":["`+secret3+`"],"model_map":{}}`, 200, &p)
-		if d := cmp.Diff(MaskedKeys{Count: 1, Masked: []string{"…y-99"}}, p.Keys); d != "" || p.ModelMap != nil {
+		if d := cmp.Diff(MaskedKeys{Count: 1, Masked: []string{"…y-99"}, IDs: []string{catalog.KeyID(secret3)}}, p.Keys); d != "" ||
+			p.ModelMap != nil || !cmp.Equal(want.Limits, p.Limits) {
 			t.Errorf("after replacing keys and the map: %+v", p)
 		}
 		e.call("POST", "/admin/v1/channels/"+itoa(c.ID)+"/disable", "", 200, &p)
@@ -164,8 +193,11 @@ func TestChannels(t *testing.T) {
 		var other Channel
 		e.call("POST", "/admin/v1/channels", `{"name":"claude","type":"anthropic","base_url":"http://127.0.0.1:9000",
 			"keys":["`+secret2+`"],"models":["claude-sonnet-4"],"enabled":false,"weight":0,"priority":-1}`, 201, &other)
-		if other.Enabled || other.Weight != 0 || other.Priority != -1 {
+		if other.Enabled || other.Weight != 0 || other.Priority != -1 || other.Limits != (RateLimits{}) {
 			t.Errorf("explicit enabled/weight/priority ignored: %+v", other)
+		}
+		if _, b := e.raw("GET", "/admin/v1/channels/"+itoa(other.ID), ""); !bytes.Contains(b, []byte(`"limits":{}`)) {
+			t.Errorf("a channel without limits shows %s", b)
 		}
 		for _, path := range []string{"/admin/v1/channels", "/admin/v1/channels/" + itoa(c.ID), "/admin/v1/channels/" + itoa(other.ID)} {
 			_, b := e.raw("GET", path, "")
@@ -191,6 +223,10 @@ func TestChannels(t *testing.T) {
 			{"map outside", "POST", "/admin/v1/channels", `{` + valid + `,"model_map":{"z":"y"}}`, 400, `model_map key "z" is not one of models`},
 			{"map empty", "POST", "/admin/v1/channels", `{` + valid + `,"model_map":{"m":""}}`, 400, `model_map["m"] is empty`},
 			{"negative weight", "POST", "/admin/v1/channels", `{` + valid + `,"weight":-1}`, 400, "weight cannot be negative"},
+			{"negative limit", "POST", "/admin/v1/channels", `{` + valid + `,"weight":-1,"limits":{"rpm":-1}}`, 400,
+				"weight cannot be negative; limits.rpm cannot be negative"},
+			{"unknown limit", "POST", "/admin/v1/channels", `{` + valid + `,"limits":{"rph":1}}`, 400, `unknown field "rph"`},
+			{"patch negative limit", "PATCH", "/admin/v1/channels/" + id, `{"limits":{"concurrent":-3}}`, 400, "limits.concurrent cannot be negative"},
 			{"string weight", "POST", "/admin/v1/channels", `{` + valid + `,"weight":"2"}`, 400, "weight must be of type integer"},
 			{"unknown", "POST", "/admin/v1/channels", `{` + valid + `,"group":"vip"}`, 400, `unknown field "group"`},
 			{"duplicate", "POST", "/admin/v1/channels", `{` + valid + `,"name":"claude"}`, 409, `"claude" already exists`},
@@ -204,7 +240,7 @@ func TestChannels(t *testing.T) {
 		})
 		var now Channel
 		e.call("GET", "/admin/v1/channels/"+id, "", 200, &now)
-		if now.Priority != 2 || now.Type != "openai" || now.Keys.Count != 1 || now.Name != "openai-main" {
+		if now.Priority != 2 || now.Type != "openai" || now.Keys.Count != 1 || now.Name != "openai-main" || !cmp.Equal(want.Limits, now.Limits) {
 			t.Errorf("failed requests changed the channel: %+v", now)
 		}
 		e.call("DELETE", "/admin/v1/channels/"+id, "", 204, nil)
@@ -220,17 +256,21 @@ func TestModels(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		var m Model
 		e.call("PUT", "/admin/v1/models/gpt-4o", `{"price":{"input":"2.5","output":"10","cached_input":"1.25","per_request":"0.000001"},
-			"max_output_tokens":16384}`, 201, &m)
+			"max_output_tokens":16384,"limits":{"rpm":600,"tpm":0,"concurrent":20}}`, 201, &m)
 		want := Model{Name: "gpt-4o", Status: "available", MaxOutputTokens: 16384,
-			Price: Price{Input: "2.5", Output: "10", CachedInput: "1.25", PerRequest: "0.000001"}}
+			Price:  Price{Input: "2.5", Output: "10", CachedInput: "1.25", PerRequest: "0.000001"},
+			Limits: RateLimits{RPM: ptr[int64](600), Concurrent: ptr[int64](20)}}
 		m.Updated = time.Time{}
 		if d := cmp.Diff(want, m); d != "" {
 			t.Errorf("created model (-want +got):\n%s", d)
 		}
 		stored, err := e.st.GetModel(context.Background(), "gpt-4o")
 		wantPrice := billing.Price{Input: 2_500_000, Output: 10_000_000, CachedInput: 1_250_000, PerRequest: 1}
-		if err != nil || stored.Price != wantPrice {
-			t.Errorf("stored price %+v, %v; want %+v", stored.Price, err, wantPrice)
+		if err != nil || stored.Price != wantPrice || stored.Limits != (store.Limits{RPM: 600, Concurrent: 20}) {
+			t.Errorf("stored price %+v, limits %+v, %v; want %+v", stored.Price, stored.Limits, err, wantPrice)
+		}
+		if cm, ok := e.rel.cat.Current().Model("gpt-4o"); !ok || cm.Limits != stored.Limits {
+			t.Errorf("the catalogue's model %+v", cm)
 		}
 		// PUT replaces: what is left out takes its default.
 		e.call("PUT", "/admin/v1/models/gpt-4o", `{"status":"deprecated","price":{"input":"0","output":"0.000125"}}`, 200, &m)
@@ -259,6 +299,8 @@ func TestModels(t *testing.T) {
 			{"seven decimals", "PUT", "/admin/v1/models/x", `{"price":{"input":"1","output":"1","reasoning":"0.0000001"}}`, 400, "price.reasoning"},
 			{"bad status", "PUT", "/admin/v1/models/x", `{"status":"beta","price":{"input":"1","output":"1"}}`, 400, "status must be available"},
 			{"negative max", "PUT", "/admin/v1/models/x", `{"max_output_tokens":-1,"price":{"input":"1","output":"1"}}`, 400, "max_output_tokens cannot be negative"},
+			{"negative limit", "PUT", "/admin/v1/models/x", `{"limits":{"tpm":-1},"price":{"input":"1","output":"1"}}`, 400, "limits.tpm cannot be negative"},
+			{"limit as string", "PUT", "/admin/v1/models/x", `{"limits":{"rpm":"1"},"price":{"input":"1","output":"1"}}`, 400, "limits.rpm must be of type integer"},
 			{"unknown price field", "PUT", "/admin/v1/models/x", `{"price":{"input":"1","output":"1","image":"1"}}`, 400, `unknown field "image"`},
 			{"space in name", "PUT", "/admin/v1/models/a%20b", `{"price":{"input":"1","output":"1"}}`, 400, "contains whitespace"},
 			{"empty name", "PUT", "/admin/v1/models/", `{"price":{"input":"1","output":"1"}}`, 400, "model name is required"},

@@ -18,21 +18,24 @@ func (a *API) routeUsers() {
 	a.handle("POST /admin/v1/users/{id}/reactivate", a.setUserStatus(store.UserActive))
 	a.handle("DELETE /admin/v1/users/{id}", a.deleteUser)
 	a.handle("PUT /admin/v1/users/{id}/credit-limit", a.setCreditLimit)
+	a.handle("PUT /admin/v1/users/{id}/limits", a.setUserLimits)
 }
 
 // User is a user as the API shows it.
 type User struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Status      string    `json:"status"`
-	Balance     string    `json:"balance"`
-	CreditLimit string    `json:"credit_limit"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	Balance     string `json:"balance"`
+	CreditLimit string `json:"credit_limit"`
+	// Limits are shared by all the user's keys.
+	Limits    RateLimits `json:"limits"`
+	CreatedAt time.Time  `json:"created_at"`
 }
 
 func viewUser(u store.User) User {
 	return User{ID: u.ID, Name: u.Name, Status: u.Status, Balance: u.Balance.USD(),
-		CreditLimit: u.CreditLimit.USD(), CreatedAt: u.CreatedAt}
+		CreditLimit: u.CreditLimit.USD(), Limits: viewRate(u.Limits), CreatedAt: u.CreatedAt}
 }
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
@@ -67,8 +70,9 @@ func checkUserName(name string) error {
 
 // CreateUserRequest is the body of POST /admin/v1/users.
 type CreateUserRequest struct {
-	Name        string  `json:"name"`
-	CreditLimit *string `json:"credit_limit,omitempty"` // USD
+	Name        string      `json:"name"`
+	CreditLimit *string     `json:"credit_limit,omitempty"` // USD
+	Limits      *RateLimits `json:"limits,omitempty"`
 }
 
 // CreditLimitRequest is the body of PUT /admin/v1/users/{id}/credit-limit.
@@ -89,6 +93,12 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var rl store.Limits
+	if body.Limits != nil {
+		if rl, err = rate("limits", *body.Limits); err != nil {
+			return err
+		}
+	}
 	u, err := a.st.CreateUser(r.Context(), body.Name)
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("a user named %q already exists", body.Name)
@@ -96,17 +106,31 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Both are set after the user exists; should one fail, the answer says
+	// which and how to retry it.
+	var failed, retry string
 	if limit != 0 {
 		if err = a.st.SetCreditLimit(r.Context(), u.ID, limit); err == nil {
 			u.CreditLimit = limit
+		} else {
+			failed, retry = "its credit limit", "credit-limit"
 		}
 	}
-	if rerr := a.changed(r, "user created", "user", u.ID, "name", u.Name, "credit_limit", u.CreditLimit.USD()); rerr != nil {
+	if err == nil && rl != (store.Limits{}) {
+		if err = a.st.SetUserLimits(r.Context(), u.ID, rl); err == nil {
+			u.Limits = rl
+		} else {
+			failed, retry = "its rate limits", "limits"
+		}
+	}
+	if rerr := a.changed(r, "user created", "user", u.ID, "name", u.Name, "credit_limit", u.CreditLimit.USD(),
+		"limits", u.Limits); rerr != nil {
 		return rerr
 	}
 	if err != nil {
 		return &apiError{status: http.StatusInternalServerError, code: "partial_failure", cause: err,
-			msg: fmt.Sprintf("user %d was created, but its credit limit could not be set; retry with PUT /admin/v1/users/%d/credit-limit", u.ID, u.ID)}
+			msg: fmt.Sprintf("user %d was created, but %s could not be set; retry with PUT /admin/v1/users/%d/%s",
+				u.ID, failed, u.ID, retry)}
 	}
 	writeJSON(w, http.StatusCreated, viewUser(u))
 	return nil
@@ -194,6 +218,33 @@ func (a *API) setCreditLimit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := a.changed(r, "credit limit set", "user", id, "credit_limit", limit.USD()); err != nil {
+		return err
+	}
+	return a.getUser(w, r)
+}
+
+// setUserLimits replaces a user's rate limits: those absent from the body
+// become unlimited.
+func (a *API) setUserLimits(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body RateLimits
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	l, err := rate("", body)
+	if err != nil {
+		return err
+	}
+	if err := a.st.SetUserLimits(r.Context(), id, l); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("user %d not found", id)
+		}
+		return err
+	}
+	if err := a.changed(r, "user limits set", "user", id, "limits", l); err != nil {
 		return err
 	}
 	return a.getUser(w, r)

@@ -6,6 +6,8 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -31,8 +33,14 @@ type Source interface {
 type Key struct {
 	store.Key
 	UserStatus string
-	models     map[string]bool // nil: every model
-	ips        []netip.Prefix  // nil: every address
+	// KeyRate and UserRate are the rate limits to enforce on this key and
+	// on its user (all the user's keys together): each subject's own
+	// limits, with every limit left at 0 taken from the Defaults. A limit
+	// still 0 is unlimited. The key's own values stay in Limits.Rate.
+	KeyRate  store.Limits
+	UserRate store.Limits
+	models   map[string]bool // nil: every model
+	ips      []netip.Prefix  // nil: every address
 }
 
 // AllowsModel reports whether the key may call the model.
@@ -69,7 +77,18 @@ func (m *Model) Served() bool { return m.Status != store.ModelOffline }
 // Channel is an enabled upstream account.
 type Channel struct {
 	store.Channel
-	next atomic.Uint64 // round-robin position over Keys
+	// KeyIDs name Keys, index for index, where a key must be told apart
+	// without being shown (breakers, logs, metrics, the admin API): "k" and
+	// the first 8 hex digits of the key's SHA-256. The same key has the
+	// same id in every snapshot and on every node.
+	KeyIDs []string
+	next   atomic.Uint64 // round-robin position over Keys
+}
+
+// KeyID is the display id of an upstream key (see Channel.KeyIDs).
+func KeyID(key string) string {
+	d := sha256.Sum256([]byte(key))
+	return "k" + hex.EncodeToString(d[:4])
 }
 
 // UpstreamModel is the name the upstream knows the public model by.
@@ -88,8 +107,10 @@ func (c *Channel) NextKey() string {
 
 // Snapshot is an immutable view of the catalogue.
 type Snapshot struct {
-	keys   map[apikey.Digest]*Key
-	models map[string]*Model
+	keys     map[apikey.Digest]*Key
+	models   map[string]*Model
+	channels map[int64]*Channel // enabled ones with keys
+	byOrder  []*Channel         // the same, best first
 	// modelsJSON is the pre-encoded OpenAI /v1/models body for keys
 	// without a model allow-list.
 	modelsJSON []byte
@@ -113,6 +134,12 @@ func (s *Snapshot) Model(name string) (*Model, bool) {
 // Models returns the listed (not offline, served by a channel) models.
 func (s *Snapshot) Models() []*Model { return s.listed }
 
+// Channel looks up an enabled channel with keys by id; nil if there is none.
+func (s *Snapshot) Channel(id int64) *Channel { return s.channels[id] }
+
+// Channels returns the enabled channels with keys, by priority, then id.
+func (s *Snapshot) Channels() []*Channel { return s.byOrder }
+
 // ModelsJSON returns the OpenAI-shaped model list visible to k.
 func (s *Snapshot) ModelsJSON(k *Key) []byte {
 	if k.models == nil {
@@ -130,14 +157,28 @@ func (s *Snapshot) ModelsJSON(k *Key) []byte {
 // Catalog holds the current snapshot.
 type Catalog struct {
 	src  Source
+	def  Defaults
 	cur  atomic.Pointer[Snapshot]
 	mu   sync.Mutex // serialises reloads
 	vers uint64
 }
 
-// New loads the first snapshot.
+// Defaults are the rate limits of keys and users that leave a limit at 0
+// (the config file's limits section).
+type Defaults struct {
+	Key  store.Limits
+	User store.Limits
+}
+
+// New loads the first snapshot, with no default rate limits.
 func New(ctx context.Context, src Source) (*Catalog, error) {
-	c := &Catalog{src: src}
+	return NewWithDefaults(ctx, src, Defaults{})
+}
+
+// NewWithDefaults loads the first snapshot; every snapshot fills the keys'
+// and users' unset limits from def.
+func NewWithDefaults(ctx context.Context, src Source, def Defaults) (*Catalog, error) {
+	c := &Catalog{src: src, def: def}
 	if err := c.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -152,7 +193,7 @@ func (c *Catalog) Current() *Snapshot { return c.cur.Load() }
 func (c *Catalog) Reload(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, err := build(ctx, c.src)
+	s, err := build(ctx, c.src, c.def)
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
@@ -162,7 +203,7 @@ func (c *Catalog) Reload(ctx context.Context) error {
 	return nil
 }
 
-func build(ctx context.Context, src Source) (*Snapshot, error) {
+func build(ctx context.Context, src Source, def Defaults) (*Snapshot, error) {
 	users, err := src.ListUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -179,21 +220,22 @@ func build(ctx context.Context, src Source) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	status := make(map[int64]string, len(users))
-	for _, u := range users {
-		status[u.ID] = u.Status
+	byID := make(map[int64]*store.User, len(users))
+	for i := range users {
+		byID[users[i].ID] = &users[i]
 	}
 	s := &Snapshot{
-		keys:   make(map[apikey.Digest]*Key, len(keys)),
-		models: make(map[string]*Model, len(models)),
-		Loaded: time.Now(),
+		keys:     make(map[apikey.Digest]*Key, len(keys)),
+		models:   make(map[string]*Model, len(models)),
+		channels: make(map[int64]*Channel, len(channels)),
+		Loaded:   time.Now(),
 	}
 	for _, k := range keys {
-		st, ok := status[k.UserID]
+		u, ok := byID[k.UserID]
 		if !ok {
 			continue // deleted user
 		}
-		e := &Key{Key: k, UserStatus: st}
+		e := &Key{Key: k, UserStatus: u.Status, KeyRate: k.Limits.Rate.Or(def.Key), UserRate: u.Limits.Or(def.User)}
 		if len(k.Limits.AllowedModels) > 0 {
 			e.models = make(map[string]bool, len(k.Limits.AllowedModels))
 			for _, m := range k.Limits.AllowedModels {
@@ -224,7 +266,12 @@ func build(ctx context.Context, src Source) (*Snapshot, error) {
 		if !ch.Enabled || len(ch.Keys) == 0 {
 			continue
 		}
-		e := &Channel{Channel: ch}
+		e := &Channel{Channel: ch, KeyIDs: make([]string, len(ch.Keys))}
+		for i, k := range ch.Keys {
+			e.KeyIDs[i] = KeyID(k)
+		}
+		s.channels[ch.ID] = e
+		s.byOrder = append(s.byOrder, e)
 		for _, name := range ch.Models {
 			if m, ok := s.models[name]; ok {
 				m.Channels = append(m.Channels, e)

@@ -2,7 +2,10 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +122,125 @@ func TestSnapshot(t *testing.T) {
 	}
 	if c.Current().Version != s.Version+1 {
 		t.Fatal("version")
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	src := &fakeSource{
+		users: []store.User{
+			{ID: 1, Status: store.UserActive},
+			{ID: 2, Status: store.UserActive, Limits: store.Limits{RPM: 1000, Concurrent: 2}},
+		},
+		keys: []store.Key{
+			{ID: 1, UserID: 1, Hash: apikey.Hash("plain")},
+			{ID: 2, UserID: 2, Hash: apikey.Hash("own"), Limits: store.KeyLimits{Rate: store.Limits{TPM: 5, Concurrent: 1}}},
+		},
+		channels: []store.Channel{{ID: 1, Enabled: true, Keys: []string{"k"}, Models: []string{"a"},
+			Limits: store.Limits{RPM: 3000, TPM: 1_000_000, Concurrent: 50}}},
+		models: []store.Model{{Name: "a", Status: store.ModelAvailable, Limits: store.Limits{RPM: 600}}},
+	}
+	def := Defaults{Key: store.Limits{RPM: 60, TPM: 100_000}, User: store.Limits{TPM: 1_000_000, Concurrent: 8}}
+	for _, tc := range []struct {
+		name           string
+		def            Defaults
+		key            string
+		keyRate, uRate store.Limits
+	}{
+		{name: "no defaults, no limits", key: "plain"},
+		{name: "no defaults, own limits", key: "own",
+			keyRate: store.Limits{TPM: 5, Concurrent: 1}, uRate: store.Limits{RPM: 1000, Concurrent: 2}},
+		{name: "defaults fill what is unset", def: def, key: "plain",
+			keyRate: def.Key, uRate: def.User},
+		{name: "own limits win over defaults", def: def, key: "own",
+			keyRate: store.Limits{RPM: 60, TPM: 5, Concurrent: 1}, uRate: store.Limits{RPM: 1000, TPM: 1_000_000, Concurrent: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewWithDefaults(context.Background(), src, tc.def)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, ok := c.Current().Key(apikey.Hash(tc.key))
+			if !ok {
+				t.Fatalf("key %q not found", tc.key)
+			}
+			if d := cmp.Diff(tc.keyRate, k.KeyRate); d != "" {
+				t.Errorf("key rate (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tc.uRate, k.UserRate); d != "" {
+				t.Errorf("user rate (-want +got):\n%s", d)
+			}
+			// The key's own values are kept apart from the effective ones.
+			if d := cmp.Diff(src.keys[k.ID-1].Limits.Rate, k.Limits.Rate); d != "" {
+				t.Errorf("own key limits (-want +got):\n%s", d)
+			}
+			// Defaults are for keys and users only.
+			m, _ := c.Current().Model("a")
+			if d := cmp.Diff(store.Limits{RPM: 600}, m.Limits); d != "" {
+				t.Errorf("model limits (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(store.Limits{RPM: 3000, TPM: 1_000_000, Concurrent: 50}, m.Channels[0].Limits); d != "" {
+				t.Errorf("channel limits (-want +got):\n%s", d)
+			}
+		})
+	}
+	// Reloads keep the defaults.
+	c, err := NewWithDefaults(context.Background(), src, def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := c.Current().Key(apikey.Hash("plain")); k.KeyRate != def.Key || k.UserRate != def.User {
+		t.Errorf("after reload: key rate %+v, user rate %+v", k.KeyRate, k.UserRate)
+	}
+}
+
+func TestChannelKeyIDs(t *testing.T) {
+	const secret = "sk-upstream-very-secret-0001"
+	src := source()
+	src.channels[1].Keys = []string{secret, "k3"}
+	c, err := New(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Current()
+	fast := s.Channel(2)
+	if fast == nil {
+		t.Fatal("channel 2 not found")
+	}
+	// "k" and the first 8 hex digits of SHA-256, as computed elsewhere.
+	want := []string{"k" + fmt.Sprintf("%x", sha256.Sum256([]byte(secret)))[:8], "k" + fmt.Sprintf("%x", sha256.Sum256([]byte("k3")))[:8]}
+	if d := cmp.Diff(want, fast.KeyIDs); d != "" {
+		t.Fatalf("key ids (-want +got):\n%s", d)
+	}
+	for _, id := range fast.KeyIDs {
+		if len(id) != 9 || strings.Contains(secret, id[1:]) {
+			t.Errorf("key id %q", id)
+		}
+	}
+	if KeyID(secret) != want[0] {
+		t.Errorf("KeyID(%q) = %q, want %q", secret, KeyID(secret), want[0])
+	}
+	// Stable across snapshots; one id per key, index for index.
+	if err := c.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(fast.KeyIDs, c.Current().Channel(2).KeyIDs); d != "" {
+		t.Errorf("key ids changed on reload (-old +new):\n%s", d)
+	}
+	if slow := s.Channel(1); len(slow.KeyIDs) != len(slow.Keys) {
+		t.Errorf("channel 1: %d ids for %d keys", len(slow.KeyIDs), len(slow.Keys))
+	}
+	// Disabled channels are not in the snapshot.
+	if s.Channel(3) != nil || s.Channel(99) != nil {
+		t.Error("a disabled or unknown channel was found")
+	}
+	var order []int64
+	for _, ch := range s.Channels() {
+		order = append(order, ch.ID)
+	}
+	if d := cmp.Diff([]int64{2, 1}, order); d != "" {
+		t.Errorf("channels by priority (-want +got):\n%s", d)
 	}
 }

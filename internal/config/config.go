@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -43,6 +46,13 @@ type Config struct {
 	// Media governs fetching images that clients send by URL, for
 	// upstreams that take only inline data.
 	Media Media `yaml:"media"`
+	// Limits are the rate limits of keys and users that set none of their
+	// own.
+	Limits LimitDefaults `yaml:"limits"`
+	// Routing tunes failover, the channel key breakers and channel tests.
+	Routing Routing `yaml:"routing"`
+	// Redis shares rate limits between gateway processes.
+	Redis Redis `yaml:"redis"`
 
 	Channels []Channel `yaml:"channels"`
 	Models   []Model   `yaml:"models"`
@@ -66,6 +76,71 @@ type Media struct {
 	Timeout      Duration `yaml:"timeout"`   // default 15s
 }
 
+// Limits are rate limits: requests per minute, tokens per minute and
+// requests in flight at once; 0 is unlimited.
+type Limits struct {
+	RPM        Count `yaml:"rpm"`
+	TPM        Count `yaml:"tpm"`
+	Concurrent Count `yaml:"concurrent"`
+}
+
+// Count is a whole number, such as a limit. YAML would let 1.5 through as 1.
+type Count int64
+
+// UnmarshalYAML reads a whole number written as such: "100000" or
+// "100_000", not "1.5" or "1e5".
+func (n *Count) UnmarshalYAML(node *yaml.Node) error {
+	v, err := strconv.ParseInt(node.Value, 0, 64)
+	if node.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("line %d: %q is not a whole number", node.Line, node.Value)
+	}
+	*n = Count(v)
+	return nil
+}
+
+// LimitDefaults apply to each key and user limit left at 0: a subject's own
+// non-zero limit wins over the default.
+type LimitDefaults struct {
+	Key  Limits `yaml:"key"`
+	User Limits `yaml:"user"` // shared by all of a user's keys
+}
+
+// Routing tunes how a request moves between channel keys. Zero values take
+// the defaults, which fill sets, so readers use the fields as they are.
+type Routing struct {
+	// MaxAttempts bounds the upstream attempts of one request, the first
+	// included (default 3).
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryTimeout is the time after the request arrived past which no new
+	// attempt starts (default 30s).
+	RetryTimeout Duration `yaml:"retry_timeout"`
+	Breaker      Breaker  `yaml:"breaker"`
+	// TestInterval is how often keys taken out of rotation are tested
+	// (default 5m).
+	TestInterval Duration `yaml:"test_interval"`
+	// TestModel is the model channel tests ask for ("": each channel's
+	// first model).
+	TestModel string `yaml:"test_model"`
+}
+
+// Breaker tunes the circuit breaker of each channel key.
+type Breaker struct {
+	Failures    int      `yaml:"failures"`     // transient failures within Window that take a key out (default 5)
+	Window      Duration `yaml:"window"`       // default 60s
+	Cooldown    Duration `yaml:"cooldown"`     // first time out (default 30s); doubles at each new opening
+	MaxCooldown Duration `yaml:"max_cooldown"` // default 10m
+}
+
+// Redis is where rate limit counters are shared. Without a URL each
+// gateway process counts alone.
+type Redis struct {
+	URL string `yaml:"url"` // redis://, rediss:// or unix://
+	// Nodes is how many gateway processes share the limits; while Redis is
+	// unreachable each process enforces its 1/Nodes share locally
+	// (default 1).
+	Nodes int `yaml:"nodes"`
+}
+
 // Channel declares an upstream account.
 type Channel struct {
 	Name     string            `yaml:"name"`
@@ -77,6 +152,8 @@ type Channel struct {
 	Priority int               `yaml:"priority"`
 	Weight   *int              `yaml:"weight"`
 	Disabled bool              `yaml:"disabled"`
+	// Limits cap what is sent to this upstream account, whoever asks.
+	Limits Limits `yaml:"limits"`
 }
 
 // Model declares a catalogue entry.
@@ -85,6 +162,8 @@ type Model struct {
 	Status          string `yaml:"status"`
 	Price           Price  `yaml:"price"`
 	MaxOutputTokens int64  `yaml:"max_output_tokens"`
+	// Limits cap all requests for the model together.
+	Limits Limits `yaml:"limits"`
 }
 
 // Price is USD per 1M tokens, read as exact decimals.
@@ -151,6 +230,15 @@ const (
 	DefaultDatabase     = "sqlite://data/tokenhot.db"
 	DefaultMaxBodyBytes = 32 << 20
 	DefaultMaxOutput    = 4096
+
+	DefaultMaxAttempts        = 3
+	DefaultRetryTimeout       = 30 * time.Second
+	DefaultBreakerFailures    = 5
+	DefaultBreakerWindow      = time.Minute
+	DefaultBreakerCooldown    = 30 * time.Second
+	DefaultBreakerMaxCooldown = 10 * time.Minute
+	DefaultTestInterval       = 5 * time.Minute
+	DefaultRedisNodes         = 1
 )
 
 // ChannelTypes are the upstream protocols a channel may speak.
@@ -259,6 +347,33 @@ func (c *Config) fill() {
 			c.Models[i].Status = store.ModelAvailable
 		}
 	}
+	r := &c.Routing
+	if r.MaxAttempts == 0 {
+		r.MaxAttempts = DefaultMaxAttempts
+	}
+	fillDuration(&r.RetryTimeout, DefaultRetryTimeout)
+	fillDuration(&r.TestInterval, DefaultTestInterval)
+	b := &r.Breaker
+	if b.Failures == 0 {
+		b.Failures = DefaultBreakerFailures
+	}
+	fillDuration(&b.Window, DefaultBreakerWindow)
+	fillDuration(&b.Cooldown, DefaultBreakerCooldown)
+	if b.MaxCooldown == 0 {
+		// Never below an explicit cooldown, which a lone default could be.
+		b.MaxCooldown = max(Duration(DefaultBreakerMaxCooldown), b.Cooldown)
+	}
+	if c.Redis.Nodes == 0 {
+		c.Redis.Nodes = DefaultRedisNodes
+	}
+}
+
+// fillDuration sets an unset (zero) duration; a negative one is left for
+// Validate to report.
+func fillDuration(d *Duration, def time.Duration) {
+	if *d == 0 {
+		*d = Duration(def)
+	}
 }
 
 // Validate reports every problem it finds, not only the first.
@@ -290,6 +405,7 @@ func (c *Config) Validate() error {
 		if ch.Weight != nil && *ch.Weight < 0 {
 			errs = append(errs, fmt.Errorf("%s: weight cannot be negative", where))
 		}
+		errs = append(errs, ch.Limits.check(where+": limits")...)
 	}
 	for i, m := range c.Models {
 		where := fmt.Sprintf("models[%d] %q", i, m.Name)
@@ -309,6 +425,7 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s: price.%s cannot be negative", where, name))
 			}
 		}
+		errs = append(errs, m.Limits.check(where+": limits")...)
 	}
 	for i, u := range c.Users {
 		where := fmt.Sprintf("users[%d] %q", i, u.Name)
@@ -332,7 +449,74 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
 		}
 	}
+	errs = append(errs, c.Limits.Key.check("limits.key")...)
+	errs = append(errs, c.Limits.User.check("limits.user")...)
+	errs = append(errs, c.Routing.check()...)
+	errs = append(errs, c.Redis.check()...)
 	return errors.Join(errs...)
+}
+
+func (l Limits) check(where string) []error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"rpm", int64(l.RPM)}, {"tpm", int64(l.TPM)}, {"concurrent", int64(l.Concurrent)}} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s.%s cannot be negative (0 is unlimited)", where, f.name))
+		}
+	}
+	return errs
+}
+
+func (r Routing) check() []error {
+	var errs []error
+	if r.MaxAttempts < 1 {
+		errs = append(errs, errors.New("routing.max_attempts must be at least 1"))
+	}
+	if r.Breaker.Failures < 1 {
+		errs = append(errs, errors.New("routing.breaker.failures must be at least 1"))
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{
+		{"retry_timeout", r.RetryTimeout}, {"test_interval", r.TestInterval}, {"breaker.window", r.Breaker.Window},
+		{"breaker.cooldown", r.Breaker.Cooldown}, {"breaker.max_cooldown", r.Breaker.MaxCooldown},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("routing.%s cannot be negative", d.name))
+		}
+	}
+	if r.Breaker.MaxCooldown < r.Breaker.Cooldown {
+		errs = append(errs, errors.New("routing.breaker.max_cooldown cannot be shorter than routing.breaker.cooldown"))
+	}
+	if strings.ContainsFunc(r.TestModel, unicode.IsSpace) {
+		errs = append(errs, errors.New("routing.test_model cannot contain whitespace"))
+	}
+	return errs
+}
+
+func (r Redis) check() []error {
+	var errs []error
+	if r.URL != "" {
+		// The URL may hold a password: never echo it.
+		u, err := url.Parse(r.URL)
+		switch {
+		case err != nil:
+			errs = append(errs, errors.New("redis.url is not a valid URL"))
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+			errs = append(errs, errors.New("redis.url must start with redis://, rediss:// or unix://"))
+		case u.Scheme != "unix" && u.Host == "":
+			errs = append(errs, errors.New("redis.url has no host"))
+		case u.Scheme == "unix" && u.Path == "":
+			errs = append(errs, errors.New("redis.url has no socket path"))
+		}
+	}
+	if r.Nodes < 1 {
+		errs = append(errs, errors.New("redis.nodes must be at least 1"))
+	}
+	return errs
 }
 
 // ParsePrefix accepts a CIDR or a single address.
@@ -360,6 +544,11 @@ func (p Price) StorePrice() billing.Price {
 	}
 }
 
+// StoreLimits converts file limits to the store form.
+func (l Limits) StoreLimits() store.Limits {
+	return store.Limits{RPM: int64(l.RPM), TPM: int64(l.TPM), Concurrent: int64(l.Concurrent)}
+}
+
 // StoreChannel converts a file channel to the store form.
 func (ch Channel) StoreChannel() store.Channel {
 	w := 1
@@ -369,6 +558,6 @@ func (ch Channel) StoreChannel() store.Channel {
 	return store.Channel{
 		Name: ch.Name, Type: ch.Type, BaseURL: strings.TrimRight(ch.BaseURL, "/"),
 		Keys: ch.Keys, Models: ch.Models, ModelMap: ch.ModelMap,
-		Priority: ch.Priority, Weight: w, Enabled: !ch.Disabled,
+		Priority: ch.Priority, Weight: w, Enabled: !ch.Disabled, Limits: ch.Limits.StoreLimits(),
 	}
 }

@@ -27,7 +27,7 @@ func Apply(ctx context.Context, st *store.Store, cfg *config.Config, log *slog.L
 	}
 	for _, m := range cfg.Models {
 		_, err := st.UpsertModel(ctx, store.Model{Name: m.Name, Status: m.Status,
-			Price: m.Price.StorePrice(), MaxOutputTokens: m.MaxOutputTokens})
+			Price: m.Price.StorePrice(), MaxOutputTokens: m.MaxOutputTokens, Limits: m.Limits.StoreLimits()})
 		if err != nil {
 			return fmt.Errorf("model %q: %w", m.Name, err)
 		}

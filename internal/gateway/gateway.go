@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/tokenhot/tokenhot/internal/config"
 	"github.com/tokenhot/tokenhot/internal/ledger"
 	"github.com/tokenhot/tokenhot/internal/media"
+	"github.com/tokenhot/tokenhot/internal/metrics"
 	"github.com/tokenhot/tokenhot/internal/relay"
 	"github.com/tokenhot/tokenhot/internal/reqlog"
 	"github.com/tokenhot/tokenhot/internal/secret"
@@ -52,6 +54,10 @@ type Gateway struct {
 	Handler http.Handler
 	// AdminToken is set only when this start generated a new token.
 	AdminToken string
+	// Metrics are the Prometheus metrics served at /metrics.
+	Metrics *metrics.Metrics
+
+	closeLimiter func() error
 
 	ledger   *ledger.Ledger // nil with PostgreSQL
 	node     string         // this process's id in change notifications
@@ -99,7 +105,8 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 		return err
 	}
 	g.AdminToken = generated
-	cat, err := catalog.New(ctx, st)
+	cat, err := catalog.NewWithDefaults(ctx, st, catalog.Defaults{
+		Key: cfg.Limits.Key.StoreLimits(), User: cfg.Limits.User.StoreLimits()})
 	if err != nil {
 		return err
 	}
@@ -121,16 +128,35 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 			cfg.Upstream.ConnectTimeout.Or(10*time.Second), cfg.Upstream.FirstByteTimeout.Or(10*time.Minute))}
 	}
 	total := cfg.Upstream.TotalTimeout.Or(30 * time.Minute)
+	g.Metrics = metrics.New()
+	var channelName func(int64) string
+	router := newRouter(cfg.Routing, o.Log, g.Metrics, &channelName)
+	limiter, closeLimiter, err := newLimiter(cfg.Redis, o.Log, g.Metrics)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	g.closeLimiter = closeLimiter
 	rl := relay.New(cat, money, g.Logs, client, o.Log, relay.Options{
+		MaxAttempts: cfg.Routing.MaxAttempts, RetryTimeout: time.Duration(cfg.Routing.RetryTimeout),
+		Router: router, Limiter: limiter, Metrics: g.Metrics,
 		MaxBodyBytes: cfg.MaxBodyBytes, DefaultMaxOutputTokens: cfg.DefaultMaxOutputTokens,
 		TrustedProxies: proxies, IdleTimeout: cfg.Upstream.IdleTimeout.Or(2 * time.Minute), TotalTimeout: total,
 		Media: media.New(media.Options{AllowPrivate: cfg.Media.AllowPrivate, MaxBytes: cfg.Media.MaxBytes,
 			Timeout: cfg.Media.Timeout.Or(15 * time.Second)}),
 	})
 	g.relay = rl
+	channelName = func(id int64) string {
+		if ch := rl.Channel(strconv.FormatInt(id, 10)); ch != nil {
+			return ch.Name
+		}
+		return strconv.FormatInt(id, 10)
+	}
 	mux := http.NewServeMux()
 	rl.Register(mux)
-	admin.New(st, g, tokenHash, o.Log).Register(mux)
+	api := admin.New(st, g, tokenHash, o.Log)
+	api.SetUpstreams(rl)
+	api.Register(mux)
+	mux.Handle("GET /metrics", metricsHandler(g.Metrics, tokenHash))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
@@ -141,9 +167,10 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	// settlement) are refunded, now and periodically.
 	sweepCtx, stop := context.WithCancel(context.Background())
 	g.stop = stop
-	g.sweeper.Add(2)
+	g.sweeper.Add(3)
 	go g.sweep(sweepCtx, total+5*time.Minute)
 	go g.listen(sweepCtx)
+	go g.probeLoop(sweepCtx, time.Duration(cfg.Routing.TestInterval), cfg.Routing.TestModel)
 	return nil
 }
 
@@ -257,6 +284,9 @@ func (g *Gateway) Close() error {
 		}
 		if g.Logs != nil {
 			g.Logs.Close()
+		}
+		if g.closeLimiter != nil {
+			err = errors.Join(err, g.closeLimiter())
 		}
 		err = errors.Join(err, g.Store.Close())
 	})

@@ -217,12 +217,19 @@ func newEnv(t *testing.T, backend string) *env {
 // newEnvWith is newEnv with a mock tuned by o.
 func newEnvWith(t testing.TB, backend string, o mock.Options) *env {
 	t.Helper()
+	return newEnvConfig(t, backend, o, testConfig)
+}
+
+// newEnvConfig is newEnvWith with a configuration of the test's own, made
+// from the mock's URL and the database DSN.
+func newEnvConfig(t testing.TB, backend string, o mock.Options, config func(mockURL, dsn string) string) *env {
+	t.Helper()
 	m := mock.New(o)
 	rec := &recorder{next: m, last: map[string][]byte{}, auth: map[string]string{}}
 	up := httptest.NewServer(rec)
 	t.Cleanup(up.Close)
 	e := &env{t: t, mock: m, upstream: rec, logs: &syncBuffer{}, dsn: freshDSN(t, backend), dataDir: t.TempDir()}
-	e.cfg = testConfig(up.URL, e.dsn)
+	e.cfg = config(up.URL, e.dsn)
 	e.start()
 	return e
 }

@@ -12,6 +12,7 @@ import (
 	anthropicup "github.com/tokenhot/tokenhot/internal/provider/anthropic"
 	geminiup "github.com/tokenhot/tokenhot/internal/provider/gemini"
 	"github.com/tokenhot/tokenhot/internal/provider/openai"
+	"github.com/tokenhot/tokenhot/internal/routing"
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
 )
 
@@ -22,9 +23,12 @@ const maxResponseBytes = 64 << 20
 // upstream's protocol. Remote images are fetched first when the upstream
 // takes only inline data.
 func (x *exchange) translateRequest(ctx context.Context, body []byte, upstreamModel string) ([]byte, *llm.Error) {
-	req, err := wires[x.in].parse(body)
-	if err != nil {
-		return nil, llm.AsError(err)
+	req := x.treq
+	if req == nil {
+		var err error
+		if req, err = wires[x.in].parse(body); err != nil {
+			return nil, llm.AsError(err)
+		}
 	}
 	if x.in == protoGemini {
 		req.Stream = x.peek.Stream
@@ -47,7 +51,7 @@ func (x *exchange) translateRequest(ctx context.Context, body []byte, upstreamMo
 }
 
 // upstreamRequest addresses and authenticates the call to the channel.
-func (x *exchange) upstreamRequest(ctx context.Context, r *http.Request, body []byte, model string) (*http.Request, error) {
+func (x *exchange) upstreamRequest(ctx context.Context, r *http.Request, body []byte, model, key string) (*http.Request, error) {
 	ch := x.channel
 	var url string
 	switch x.out {
@@ -75,7 +79,6 @@ func (x *exchange) upstreamRequest(ctx context.Context, r *http.Request, body []
 	if x.peek.Stream {
 		up.Header["Accept"] = []string{"text/event-stream"}
 	}
-	key := ch.NextKey()
 	switch x.out {
 	case protoAnthropic:
 		var version string
@@ -103,24 +106,135 @@ func (x *exchange) upstreamID(h http.Header) string {
 	return h.Get(openai.RequestIDHeader)
 }
 
-// call sends the request upstream and relays the answer.
-func (x *exchange) call(w http.ResponseWriter, r *http.Request, body []byte, model string) *llm.Error {
+// route tries the model's channel keys in turn until one answers: a
+// failure before anything reached the client (a connection error, a
+// timeout, a 5xx, a 429, a refused credential) moves on to the next key,
+// within the retry budget; an answer, or an error that is the caller's,
+// ends the search. The breakers learn from every attempt.
+func (x *exchange) route(w http.ResponseWriter, r *http.Request, body []byte) *llm.Error {
 	rl := x.rl
 	ctx, cancel := context.WithTimeout(r.Context(), rl.opts.TotalTimeout)
 	defer cancel()
-	up, err := x.upstreamRequest(ctx, r, body, model)
-	if err != nil {
-		return &llm.Error{Kind: llm.KindInternal, Code: "internal_error", Message: "bad upstream address", Cause: err}
+	deadline := x.start.Add(rl.opts.RetryTimeout)
+	health := rl.router.Health
+	var tried []routing.KeyRef
+	var last *llm.Error
+	for x.attempts < rl.opts.MaxAttempts {
+		c, ok := rl.router.Next(x.model.Channels, tried, x.eligible)
+		if !ok {
+			break
+		}
+		if x.attempts > 0 && rl.opts.Now().After(deadline) {
+			health.Release(c.Ref)
+			break
+		}
+		capGrant, capped := x.admitChannel(ctx, c.Channel)
+		if capped != nil {
+			health.Release(c.Ref)
+			for _, id := range c.Channel.KeyIDs { // the whole channel is at capacity
+				tried = append(tried, routing.KeyRef{Channel: c.Channel.ID, Key: id})
+			}
+			last = capped
+			continue
+		}
+		x.attempts++
+		x.channel, x.keyRef = c.Channel, c.Ref
+		x.out, _ = upstreamProto(c.Channel.Type, x.in)
+		model := c.Channel.UpstreamModel(x.model.Name)
+		up, e := x.upstreamBody(ctx, body, model)
+		if e != nil {
+			health.Release(c.Ref)
+			return e // the request cannot be expressed for this upstream: the caller's to fix
+		}
+		resp, e := x.send(ctx, r, up, model, c.Key)
+		if capGrant != nil {
+			// The channel's cap counts an attempt while it runs: a failed
+			// one used no tokens; a successful one is corrected by the
+			// request's usage when it ends.
+			if g := capGrant; e == nil {
+				defer func() { x.rl.limiter.Release(context.WithoutCancel(ctx), g, x.usage.Total()) }()
+			} else {
+				x.rl.limiter.Release(context.WithoutCancel(ctx), g, 0)
+			}
+		}
+		if e == nil {
+			defer resp.Body.Close()
+			health.Success(c.Ref)
+			rl.attempt(x, "ok")
+			return x.answer(w, r, resp, cancel)
+		}
+		last = e
+		failure, retry := classify(e)
+		switch {
+		case e.Kind == llm.KindUpstreamClient:
+			health.Success(c.Ref) // the key works; the request was refused
+		case e.Code == "client_closed":
+			health.Release(c.Ref)
+		default:
+			health.Fail(c.Ref, failure, e.Code, e.RetryAfter)
+		}
+		if !retry || r.Context().Err() != nil {
+			rl.attempt(x, "error")
+			return e
+		}
+		rl.attempt(x, "failover")
+		rl.log.Warn("upstream attempt failed; trying another key", "request_id", x.id, "channel", c.Channel.Name,
+			"key", c.Ref.Key, "class", e.Kind.String(), "code", e.Code, "err", e.Error(), "upstream_request_id", x.upstream)
+		tried = append(tried, c.Ref)
 	}
-	resp, err := rl.client.Do(up)
-	if err != nil {
-		return upstreamTransportError(r.Context(), err)
+	if last == nil {
+		return llm.Errorf(llm.KindUnavailable, "no_channel",
+			"no upstream is available for the model '%s' right now; retry later", x.model.Name)
 	}
-	defer resp.Body.Close()
+	return last
+}
+
+// classify says how a failed attempt counts against its key and whether
+// another key may be tried: only failures that are not the caller's and
+// happened before anything reached the client are retried.
+func classify(e *llm.Error) (routing.Failure, bool) {
+	switch {
+	case e.Code == "upstream_auth_error" || e.Code == "upstream_out_of_credit":
+		return routing.Fatal, true
+	case e.Kind == llm.KindRateLimited:
+		return routing.Throttled, true
+	case e.Kind == llm.KindUpstream || e.Kind == llm.KindTimeout || e.Kind == llm.KindUnavailable:
+		return routing.Transient, true
+	}
+	return routing.Transient, false
+}
+
+// upstreamBody is the request body for the current attempt's upstream:
+// the client's bytes with the model patched when the protocols match, else
+// the translation (the client's request is decoded once per request).
+func (x *exchange) upstreamBody(ctx context.Context, body []byte, model string) ([]byte, *llm.Error) {
+	if x.out == x.in {
+		return x.patch(body, model)
+	}
+	return x.translateRequest(ctx, body, model)
+}
+
+// send makes one upstream call and returns the response if its status is a
+// success.
+func (x *exchange) send(ctx context.Context, r *http.Request, body []byte, model, key string) (*http.Response, *llm.Error) {
+	up, err := x.upstreamRequest(ctx, r, body, model, key)
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindInternal, Code: "internal_error", Message: "bad upstream address", Cause: err}
+	}
+	resp, err := x.rl.client.Do(up)
+	if err != nil {
+		return nil, upstreamTransportError(r.Context(), err)
+	}
 	x.upstream = x.upstreamID(resp.Header)
 	if resp.StatusCode >= 300 {
-		return upstreamStatusError(resp)
+		defer resp.Body.Close()
+		return nil, upstreamStatusError(resp)
 	}
+	return resp, nil
+}
+
+// answer relays a successful upstream response to the client.
+func (x *exchange) answer(w http.ResponseWriter, r *http.Request, resp *http.Response, cancel context.CancelFunc) *llm.Error {
 	switch {
 	case x.in == protoChat && x.out == protoChat && x.peek.Stream:
 		return x.relayStream(w, resp, r.Context(), cancel)

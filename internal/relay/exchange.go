@@ -8,12 +8,15 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/billing"
 	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/llm"
+	"github.com/tokenhot/tokenhot/internal/metrics"
+	"github.com/tokenhot/tokenhot/internal/ratelimit"
 	"github.com/tokenhot/tokenhot/internal/routing"
 	"github.com/tokenhot/tokenhot/internal/store"
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
@@ -44,8 +47,10 @@ type exchange struct {
 	model     *catalog.Model
 	channel   *catalog.Channel
 	peek      peeked
-	pathModel string       // Gemini: the model named in the URL
-	treq      *llm.Request // the decoded request, when translating
+	keyRef    routing.KeyRef // the channel key of the current attempt
+	attempts  int            // upstream attempts made
+	pathModel string         // Gemini: the model named in the URL
+	treq      *llm.Request   // the decoded request, when translating
 	bodyLen   int
 	held      bool
 	status    int
@@ -59,6 +64,8 @@ type exchange struct {
 	upstream  string
 	// upstreamFailed: the upstream sent an error event mid-stream.
 	upstreamFailed bool
+	grant          *ratelimit.Grant // the rate limits' admission, released in finish
+	tokens         int64            // the token estimate the limits reserved
 	// cut: the stream ended before its proper end (upstream broke, client
 	// left), so usage reported along the way may be partial.
 	cut bool
@@ -141,29 +148,26 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request) *llm.Error {
 	if !k.AllowsModel(m.Name) {
 		return llm.Errorf(llm.KindForbidden, "model_not_allowed", "this API key may not use the model '%s'", m.Name)
 	}
-	ch := routing.Pick(m.Channels, nil)
-	if ch == nil {
-		return llm.Errorf(llm.KindUnavailable, "no_channel", "no upstream is available for the model '%s'", m.Name)
-	}
-	x.channel = ch
-	out, ok := upstreamProto(ch.Type, x.in)
-	if !ok {
+	if !slices.ContainsFunc(m.Channels, x.eligible) {
+		if len(m.Channels) == 0 {
+			return llm.Errorf(llm.KindUnavailable, "no_channel", "no upstream is available for the model '%s'", m.Name)
+		}
 		return llm.Errorf(llm.KindInvalid, "unsupported_endpoint",
 			"the model '%s' cannot be used on this endpoint", m.Name)
 	}
-	x.out = out
-	upstreamModel := ch.UpstreamModel(m.Name)
-	if x.out != x.in {
-		if body, e = x.translateRequest(r.Context(), body, upstreamModel); e != nil {
-			return e
-		}
-	} else if body, e = x.patch(body, upstreamModel); e != nil {
+	if e := x.admit(r.Context(), w); e != nil {
 		return e
 	}
 	if e := x.reserve(r.Context()); e != nil {
 		return e
 	}
-	return x.call(w, r, body, upstreamModel)
+	return x.route(w, r, body)
+}
+
+// eligible reports whether a channel can serve this request's protocol.
+func (x *exchange) eligible(ch *catalog.Channel) bool {
+	_, ok := upstreamProto(ch.Type, x.in)
+	return ok
 }
 
 // patch makes the few edits a pass-through request needs: the channel's
@@ -242,6 +246,7 @@ func (x *exchange) finish(reqCtx context.Context) {
 	if x.held {
 		x.settle(ctx)
 	}
+	x.release(ctx)
 	row := store.RequestLog{
 		Time: x.start, RequestID: x.id, ClientIP: ipString(x.ip), Stream: x.peek.Stream,
 		Model: x.peek.Model, Usage: x.usage, Source: x.source, Cost: x.cost, Status: x.status,
@@ -257,6 +262,17 @@ func (x *exchange) finish(reqCtx context.Context) {
 		row.ChannelID = x.channel.ID
 	}
 	x.rl.logs.Add(row)
+	if m := x.rl.metrics; m != nil {
+		mr := metrics.Request{Surface: wires[x.in].name, Status: row.Status, ErrorClass: row.ErrorClass, Stream: x.peek.Stream,
+			Latency: x.rl.opts.Now().Sub(x.start), TTFT: x.ttft, Usage: x.usage, Cost: x.cost, Attempts: x.attempts}
+		if x.model != nil {
+			mr.Model = x.model.Name // a catalogue name, never the client's text
+		}
+		if x.channel != nil {
+			mr.Channel = x.channel.Name
+		}
+		m.Observe(mr)
+	}
 }
 
 // settle charges what was delivered: upstream usage when there is some, an

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/llm"
+	"github.com/tokenhot/tokenhot/internal/routing"
 	"github.com/tokenhot/tokenhot/internal/sse"
 )
 
@@ -95,7 +96,10 @@ func (x *exchange) pumpStream(w http.ResponseWriter, resp *http.Response, client
 		case errors.Is(err, io.EOF) && x.upstreamFailed:
 			x.cut = true
 			return nil // the upstream's error event already ended the stream
-		case errors.Is(err, io.EOF) && dec.Done():
+		case dec.Done():
+			// The upstream's stream is complete; a read error after its end
+			// (the client hanging up, which cancels the upstream read)
+			// loses nothing.
 			if enc != nil {
 				if _, werr = w.Write(enc.Finish(out[:0])); werr == nil {
 					_ = rc.Flush()
@@ -142,6 +146,7 @@ func (x *exchange) meterEvents(events []llm.Event) {
 func (x *exchange) endBroken(w http.ResponseWriter, rc *http.ResponseController, enc llm.StreamEncoder, e *llm.Error) *llm.Error {
 	x.errClass = e.Kind.String()
 	x.cut = true
+	x.rl.router.Health.Fail(x.keyRef, routing.Transient, e.Code, 0)
 	x.rl.log.Warn("upstream stream broken", "request_id", x.id, "err", e.Error(), "upstream_request_id", x.upstream)
 	var b []byte
 	if enc != nil {

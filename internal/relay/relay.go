@@ -20,6 +20,8 @@ import (
 	"github.com/tokenhot/tokenhot/internal/billing"
 	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/llm"
+	"github.com/tokenhot/tokenhot/internal/metrics"
+	"github.com/tokenhot/tokenhot/internal/routing"
 	"github.com/tokenhot/tokenhot/internal/store"
 )
 
@@ -45,10 +47,30 @@ type Options struct {
 	IdleTimeout time.Duration
 	// TotalTimeout bounds a whole upstream call.
 	TotalTimeout time.Duration
+	// MaxAttempts bounds the upstream attempts of one request (failover),
+	// RetryTimeout the time after which no new attempt starts.
+	MaxAttempts  int
+	RetryTimeout time.Duration
+	// Router chooses channel keys and keeps their breakers; nil builds one
+	// with default breaker settings.
+	Router *routing.Router
 	// Media inlines remote images for upstreams that take only inline data
 	// (Gemini); nil leaves them as URLs, which such upstreams refuse.
 	Media Inliner
-	Now   func() time.Time
+	// Limiter, if set, applies the rate limits of keys, users, models and
+	// channels.
+	Limiter Limiter
+	// Metrics, if set, is told about every attempt and request.
+	Metrics Metrics
+	Now     func() time.Time
+}
+
+// Metrics receives the relay's measurements (metrics.Metrics).
+type Metrics interface {
+	Observe(metrics.Request)
+	Inflight(delta int)
+	Attempt(channel, outcome string)
+	RateLimited(scopeKind, kind string)
 }
 
 // Inliner replaces remote media in a request with its data (media.Fetcher).
@@ -58,13 +80,16 @@ type Inliner interface {
 
 // Relay serves the OpenAI-compatible API.
 type Relay struct {
-	cat    *catalog.Catalog
-	ledger Ledger
-	logs   LogSink
-	client *http.Client
-	log    *slog.Logger
-	opts   Options
-	media  Inliner
+	cat     *catalog.Catalog
+	ledger  Ledger
+	logs    LogSink
+	client  *http.Client
+	log     *slog.Logger
+	opts    Options
+	media   Inliner
+	router  *routing.Router
+	metrics Metrics
+	limiter Limiter
 
 	mu       sync.Mutex
 	inflight int        // requests between arrival and settlement
@@ -76,9 +101,15 @@ func (rl *Relay) enter() {
 	rl.mu.Lock()
 	rl.inflight++
 	rl.mu.Unlock()
+	if rl.metrics != nil {
+		rl.metrics.Inflight(1)
+	}
 }
 
 func (rl *Relay) leave() {
+	if rl.metrics != nil {
+		rl.metrics.Inflight(-1)
+	}
 	rl.mu.Lock()
 	rl.inflight--
 	if rl.inflight == 0 {
@@ -125,7 +156,17 @@ func New(cat *catalog.Catalog, ledger Ledger, logs LogSink, client *http.Client,
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	rl := &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o, media: o.Media}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.RetryTimeout <= 0 {
+		o.RetryTimeout = 30 * time.Second
+	}
+	if o.Router == nil {
+		o.Router = routing.NewRouter(routing.NewHealth(routing.BreakerOptions{}, o.Now, nil))
+	}
+	rl := &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o, media: o.Media, router: o.Router, metrics: o.Metrics,
+		limiter: o.Limiter}
 	rl.idle = sync.NewCond(&rl.mu)
 	return rl
 }
@@ -240,4 +281,19 @@ func trusted(ps []netip.Prefix, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// attempt records one upstream attempt's outcome ("ok", "failover",
+// "error").
+func (rl *Relay) attempt(x *exchange, outcome string) {
+	if rl.metrics != nil {
+		rl.metrics.Attempt(x.channel.Name, outcome)
+	}
+}
+
+// rateLimited counts a refusal by a rate limit.
+func (rl *Relay) rateLimited(scopeKind, kind string) {
+	if rl.metrics != nil {
+		rl.metrics.RateLimited(scopeKind, kind)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/tokenhot/tokenhot/internal/llm"
+	"github.com/tokenhot/tokenhot/internal/routing"
 	"github.com/tokenhot/tokenhot/internal/sse"
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
 )
@@ -81,7 +82,9 @@ func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clien
 			}
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) && done {
+			// After [DONE] the answer is complete: a client that hangs up
+			// then (cancelling the upstream read) left nothing unsent.
+			if done {
 				if len(pending) > 0 && werr == nil {
 					_, _ = w.Write(pending) // a last event without its blank line
 				}
@@ -240,6 +243,7 @@ func (x *exchange) broken(w http.ResponseWriter, rc *http.ResponseController, re
 		return nil
 	}
 	x.cut = true
+	x.rl.router.Health.Fail(x.keyRef, routing.Transient, e.Code, 0)
 	_, _ = w.Write(surface.StreamErrorEvent(e, x.id))
 	_ = rc.Flush()
 	return nil

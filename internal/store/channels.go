@@ -7,7 +7,12 @@ import (
 	"strings"
 )
 
-const channelCols = `id, name, type, base_url, keys_sealed, models, model_map, priority, weight, enabled, updated_at`
+const channelCols = `id, name, type, base_url, keys_sealed, models, model_map, priority, weight, enabled,
+	rpm, tpm, concurrent, updated_at`
+
+// channelWriteCols are the columns a write binds, in channelArgs order.
+const channelWriteCols = `name, type, base_url, keys_sealed, models, model_map, priority, weight, enabled,
+	rpm, tpm, concurrent, updated_at`
 
 func (s *Store) scanChannel(r rowScanner) (Channel, error) {
 	var (
@@ -15,7 +20,7 @@ func (s *Store) scanChannel(r rowScanner) (Channel, error) {
 		sealed, models, remap string
 	)
 	err := r.Scan(&c.ID, &c.Name, &c.Type, &c.BaseURL, &sealed, &models, &remap,
-		&c.Priority, &c.Weight, &c.Enabled, scanTime(&c.Updated))
+		&c.Priority, &c.Weight, &c.Enabled, &c.Limits.RPM, &c.Limits.TPM, &c.Limits.Concurrent, scanTime(&c.Updated))
 	if err != nil {
 		return Channel{}, err
 	}
@@ -53,6 +58,9 @@ func (s *Store) channelRow(c Channel) (channelRow, error) {
 	case c.Weight < 0:
 		return channelRow{}, fmt.Errorf("%w: channel %q has a negative weight", ErrInvalid, c.Name)
 	}
+	if err := c.Limits.check(); err != nil {
+		return channelRow{}, fmt.Errorf("channel %q: %w", c.Name, err)
+	}
 	c.Keys = cloneList(c.Keys)
 	c.Models = cloneList(c.Models)
 	c.ModelMap = maps.Clone(c.ModelMap)
@@ -68,11 +76,15 @@ func (s *Store) channelRow(c Channel) (channelRow, error) {
 	}, nil
 }
 
-// args are the bind values of the columns after id, in channelCols order.
+// channelArgs are the bind values of channelWriteCols, in order.
 func (s *Store) channelArgs(r channelRow) []any {
 	c := r.c
-	return []any{c.Name, c.Type, c.BaseURL, r.sealed, r.models, r.remap, c.Priority, c.Weight, c.Enabled, s.tv(c.Updated)}
+	return []any{c.Name, c.Type, c.BaseURL, r.sealed, r.models, r.remap, c.Priority, c.Weight, c.Enabled,
+		c.Limits.RPM, c.Limits.TPM, c.Limits.Concurrent, s.tv(c.Updated)}
 }
+
+// channelValues is the VALUES list of channelWriteCols.
+const channelValues = `VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 // CreateChannel adds a channel; its name must be new.
 func (s *Store) CreateChannel(ctx context.Context, c Channel) (Channel, error) {
@@ -80,9 +92,8 @@ func (s *Store) CreateChannel(ctx context.Context, c Channel) (Channel, error) {
 	if err != nil {
 		return Channel{}, fmt.Errorf("store: create channel: %w", err)
 	}
-	err = s.w.QueryRowContext(ctx, `INSERT INTO channels
-		(name, type, base_url, keys_sealed, models, model_map, priority, weight, enabled, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, s.channelArgs(r)...).Scan(&r.c.ID)
+	err = s.w.QueryRowContext(ctx, `INSERT INTO channels (`+channelWriteCols+`) `+channelValues+` RETURNING id`,
+		s.channelArgs(r)...).Scan(&r.c.ID)
 	if isUniqueViolation(err) {
 		err = ErrConflict
 	}
@@ -100,12 +111,11 @@ func (s *Store) UpsertChannel(ctx context.Context, c Channel) (Channel, error) {
 	if err != nil {
 		return Channel{}, fmt.Errorf("store: upsert channel: %w", err)
 	}
-	err = s.w.QueryRowContext(ctx, `INSERT INTO channels
-		(name, type, base_url, keys_sealed, models, model_map, priority, weight, enabled, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	err = s.w.QueryRowContext(ctx, `INSERT INTO channels (`+channelWriteCols+`) `+channelValues+`
 		ON CONFLICT (name) DO UPDATE SET type = excluded.type, base_url = excluded.base_url,
 			keys_sealed = excluded.keys_sealed, models = excluded.models, model_map = excluded.model_map,
 			priority = excluded.priority, weight = excluded.weight, enabled = excluded.enabled,
+			rpm = excluded.rpm, tpm = excluded.tpm, concurrent = excluded.concurrent,
 			updated_at = excluded.updated_at
 		RETURNING id`, s.channelArgs(r)...).Scan(&r.c.ID)
 	if err != nil {
@@ -122,7 +132,7 @@ func (s *Store) UpdateChannel(ctx context.Context, c Channel) error {
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE channels SET name = $1, type = $2, base_url = $3,
 		keys_sealed = $4, models = $5, model_map = $6, priority = $7, weight = $8, enabled = $9,
-		updated_at = $10 WHERE id = $11`, append(s.channelArgs(r), c.ID)...)
+		rpm = $10, tpm = $11, concurrent = $12, updated_at = $13 WHERE id = $14`, append(s.channelArgs(r), c.ID)...)
 	if isUniqueViolation(err) {
 		err = ErrConflict
 	}
@@ -152,6 +162,13 @@ func (s *Store) SetChannelEnabled(ctx context.Context, id int64, enabled bool) e
 func (s *Store) GetChannel(ctx context.Context, id int64) (Channel, error) {
 	c, err := s.scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE id = $1`, id))
 	return c, wrapGet(err, "channel", id)
+}
+
+// GetChannelByName returns a channel by name, with its keys opened.
+func (s *Store) GetChannelByName(ctx context.Context, name string) (Channel, error) {
+	name = strings.TrimSpace(name)
+	c, err := s.scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE name = $1`, name))
+	return c, wrapGet(err, "channel", name)
 }
 
 // ListChannels returns every channel, enabled or not, by id.

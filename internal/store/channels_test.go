@@ -20,6 +20,7 @@ func sampleChannel(name string) Channel {
 		Priority: 10,
 		Weight:   3,
 		Enabled:  true,
+		Limits:   Limits{RPM: 500, TPM: 3_000_000_000, Concurrent: 20},
 	}
 }
 
@@ -42,6 +43,9 @@ func TestCreateChannel(t *testing.T) {
 			{name: "no name", in: sampleChannel(" "), err: ErrInvalid},
 			{name: "no type", in: Channel{Name: "x"}, err: ErrInvalid},
 			{name: "negative weight", in: Channel{Name: "x", Type: "openai", Weight: -1}, err: ErrInvalid},
+			{name: "negative rpm", in: Channel{Name: "x", Type: "openai", Limits: Limits{RPM: -1}}, err: ErrInvalid},
+			{name: "negative tpm", in: Channel{Name: "x", Type: "openai", Limits: Limits{TPM: -1}}, err: ErrInvalid},
+			{name: "negative concurrent", in: Channel{Name: "x", Type: "openai", Limits: Limits{Concurrent: -1}}, err: ErrInvalid},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := s.CreateChannel(ctx, tc.in)
@@ -54,6 +58,9 @@ func TestCreateChannel(t *testing.T) {
 				stored, err := s.GetChannel(ctx, got.ID)
 				checkErr(t, err, nil)
 				diff(t, tc.want, stored)
+				byName, err := s.GetChannelByName(ctx, tc.in.Name)
+				checkErr(t, err, nil)
+				diff(t, tc.want, byName)
 			})
 		}
 	})
@@ -67,11 +74,14 @@ func TestChannelChanges(t *testing.T) {
 		b, err := s.CreateChannel(ctx, sampleChannel("b"))
 		checkErr(t, err, nil)
 
-		// Upsert by name: overwrite every field of the existing channel.
-		over := Channel{ID: 999, Name: "a", Type: "anthropic", BaseURL: "https://x", Keys: []string{"new"}, Weight: 1}
+		// Upsert by name: overwrite every field of the existing channel,
+		// the limits included.
+		over := Channel{ID: 999, Name: "a", Type: "anthropic", BaseURL: "https://x", Keys: []string{"new"}, Weight: 1,
+			Limits: Limits{Concurrent: 1}}
 		got, err := s.UpsertChannel(ctx, over)
 		checkErr(t, err, nil)
-		a = Channel{ID: a.ID, Name: "a", Type: "anthropic", BaseURL: "https://x", Keys: []string{"new"}, Weight: 1, Updated: t0}
+		a = Channel{ID: a.ID, Name: "a", Type: "anthropic", BaseURL: "https://x", Keys: []string{"new"}, Weight: 1,
+			Limits: Limits{Concurrent: 1}, Updated: t0}
 		diff(t, a, got)
 		// Upsert a new name: create.
 		c, err := s.UpsertChannel(ctx, sampleChannel("c"))
@@ -82,8 +92,9 @@ func TestChannelChanges(t *testing.T) {
 		_, err = s.UpsertChannel(ctx, Channel{Name: "c"})
 		checkErr(t, err, ErrInvalid)
 
-		b.Name, b.Keys, b.Enabled = "b2", nil, false
+		b.Name, b.Keys, b.Enabled, b.Limits = "b2", nil, false, Limits{RPM: 7}
 		checkErr(t, s.UpdateChannel(ctx, b), nil)
+		checkErr(t, s.UpdateChannel(ctx, Channel{ID: b.ID, Name: "b3", Type: "openai", Limits: Limits{TPM: -1}}), ErrInvalid)
 		checkErr(t, s.UpdateChannel(ctx, Channel{ID: b.ID, Name: "a", Type: "openai"}), ErrConflict)
 		checkErr(t, s.UpdateChannel(ctx, Channel{ID: 999, Name: "z", Type: "openai"}), ErrNotFound)
 		checkErr(t, s.UpdateChannel(ctx, Channel{ID: b.ID, Type: "openai"}), ErrInvalid)
@@ -99,6 +110,8 @@ func TestChannelChanges(t *testing.T) {
 		checkErr(t, s.DeleteChannel(ctx, a.ID), nil)
 		checkErr(t, s.DeleteChannel(ctx, a.ID), ErrNotFound)
 		_, err = s.GetChannel(ctx, a.ID)
+		checkErr(t, err, ErrNotFound)
+		_, err = s.GetChannelByName(ctx, "a")
 		checkErr(t, err, ErrNotFound)
 		list, err = s.ListChannels(ctx)
 		checkErr(t, err, nil)

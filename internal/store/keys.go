@@ -12,7 +12,7 @@ import (
 )
 
 const keyCols = `k.id, k.user_id, k.name, k.prefix, k.hash, k.status, k.spend_limit, k.spent,
-	k.expires_at, k.allowed_models, k.allowed_ips, k.created_at`
+	k.expires_at, k.allowed_models, k.allowed_ips, k.rpm, k.tpm, k.concurrent, k.created_at`
 
 func scanKey(r rowScanner) (Key, error) {
 	var (
@@ -21,7 +21,8 @@ func scanKey(r rowScanner) (Key, error) {
 		models, addrs string
 	)
 	err := r.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &hash, &k.Status, &k.Limits.SpendLimit, &k.Spent,
-		scanNullTime(&k.Limits.ExpiresAt), &models, &addrs, scanTime(&k.Created))
+		scanNullTime(&k.Limits.ExpiresAt), &models, &addrs,
+		&k.Limits.Rate.RPM, &k.Limits.Rate.TPM, &k.Limits.Rate.Concurrent, scanTime(&k.Created))
 	if err != nil {
 		return Key{}, err
 	}
@@ -43,6 +44,9 @@ func scanKey(r rowScanner) (Key, error) {
 func normLimits(l KeyLimits) (KeyLimits, error) {
 	if l.SpendLimit < 0 || l.SpendLimit > maxAmount {
 		return KeyLimits{}, fmt.Errorf("%w: spend limit %s", ErrInvalid, l.SpendLimit)
+	}
+	if err := l.Rate.check(); err != nil {
+		return KeyLimits{}, err
 	}
 	if l.ExpiresAt != nil {
 		t := dbTime(*l.ExpiresAt)
@@ -76,10 +80,12 @@ func (s *Store) CreateKey(ctx context.Context, userID int64, name string, hash a
 			return err
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO api_keys
-			(user_id, name, prefix, hash, status, spend_limit, spent, expires_at, allowed_models, allowed_ips, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) RETURNING id`,
+			(user_id, name, prefix, hash, status, spend_limit, spent, expires_at, allowed_models, allowed_ips,
+			 rpm, tpm, concurrent, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			k.UserID, k.Name, k.Prefix, k.Hash[:], k.Status, int64(limits.SpendLimit), s.ntv(limits.ExpiresAt),
-			encodeList(limits.AllowedModels), encodeList(limits.AllowedIPs), s.tv(k.Created)).Scan(&k.ID)
+			encodeList(limits.AllowedModels), encodeList(limits.AllowedIPs),
+			limits.Rate.RPM, limits.Rate.TPM, limits.Rate.Concurrent, s.tv(k.Created)).Scan(&k.ID)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("duplicate hash: %w", ErrConflict)
 		}
@@ -145,9 +151,11 @@ func (s *Store) SetKeyLimits(ctx context.Context, id int64, limits KeyLimits) er
 		return fmt.Errorf("store: set limits of key %d: %w", id, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE api_keys
-		SET spend_limit = $2, expires_at = $3, allowed_models = $4, allowed_ips = $5 WHERE id = $1`,
+		SET spend_limit = $2, expires_at = $3, allowed_models = $4, allowed_ips = $5,
+			rpm = $6, tpm = $7, concurrent = $8 WHERE id = $1`,
 		id, int64(limits.SpendLimit), s.ntv(limits.ExpiresAt),
-		encodeList(limits.AllowedModels), encodeList(limits.AllowedIPs))
+		encodeList(limits.AllowedModels), encodeList(limits.AllowedIPs),
+		limits.Rate.RPM, limits.Rate.TPM, limits.Rate.Concurrent)
 	if err == nil {
 		err = oneRow(res)
 	}

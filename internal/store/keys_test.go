@@ -28,14 +28,21 @@ func TestCreateKey(t *testing.T) {
 		}{
 			{name: "no limits", userID: u.ID, secret: "sk-th-plain"},
 			{name: "all limits", userID: u.ID, secret: "sk-th-limited",
-				limits: KeyLimits{ExpiresAt: &exp, SpendLimit: 5_000_000, AllowedModels: []string{"gpt-4o", "claude"}, AllowedIPs: []string{"10.0.0.0/8"}},
-				want:   KeyLimits{ExpiresAt: &expStored, SpendLimit: 5_000_000, AllowedModels: []string{"gpt-4o", "claude"}, AllowedIPs: []string{"10.0.0.0/8"}}},
+				limits: KeyLimits{ExpiresAt: &exp, SpendLimit: 5_000_000, AllowedModels: []string{"gpt-4o", "claude"}, AllowedIPs: []string{"10.0.0.0/8"},
+					Rate: Limits{RPM: 60, TPM: 3_000_000_000, Concurrent: 4}},
+				want: KeyLimits{ExpiresAt: &expStored, SpendLimit: 5_000_000, AllowedModels: []string{"gpt-4o", "claude"}, AllowedIPs: []string{"10.0.0.0/8"},
+					Rate: Limits{RPM: 60, TPM: 3_000_000_000, Concurrent: 4}}},
+			{name: "rate limits only", userID: u.ID, secret: "sk-th-rate",
+				limits: KeyLimits{Rate: Limits{TPM: 1000}}, want: KeyLimits{Rate: Limits{TPM: 1000}}},
 			{name: "empty lists read back as nil", userID: u.ID, secret: "sk-th-empty",
 				limits: KeyLimits{AllowedModels: []string{}, AllowedIPs: []string{}}},
 			{name: "duplicate hash", userID: u.ID, secret: "sk-th-taken", err: ErrConflict},
 			{name: "unknown user", userID: 999, secret: "sk-th-nobody", err: ErrNotFound},
 			{name: "deleted user", userID: gone.ID, secret: "sk-th-gone", err: ErrNotFound},
 			{name: "negative spend limit", userID: u.ID, secret: "sk-th-neg", limits: KeyLimits{SpendLimit: -1}, err: ErrInvalid},
+			{name: "negative rpm", userID: u.ID, secret: "sk-th-neg", limits: KeyLimits{Rate: Limits{RPM: -1}}, err: ErrInvalid},
+			{name: "negative tpm", userID: u.ID, secret: "sk-th-neg", limits: KeyLimits{Rate: Limits{TPM: -1}}, err: ErrInvalid},
+			{name: "negative concurrent", userID: u.ID, secret: "sk-th-neg", limits: KeyLimits{Rate: Limits{Concurrent: -1}}, err: ErrInvalid},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				hash := apikey.Hash(tc.secret)
@@ -119,6 +126,12 @@ func TestKeyChanges(t *testing.T) {
 			{name: "set limits", run: func() error {
 				return s.SetKeyLimits(ctx, k.ID, KeyLimits{ExpiresAt: &exp, SpendLimit: 7, AllowedModels: []string{"m"}})
 			}, want: func(k *Key) { k.Limits = KeyLimits{ExpiresAt: &exp, SpendLimit: 7, AllowedModels: []string{"m"}} }},
+			{name: "set rate limits", run: func() error {
+				return s.SetKeyLimits(ctx, k.ID, KeyLimits{SpendLimit: 7, Rate: Limits{RPM: 10, TPM: 20, Concurrent: 3}})
+			}, want: func(k *Key) { k.Limits = KeyLimits{SpendLimit: 7, Rate: Limits{RPM: 10, TPM: 20, Concurrent: 3}} }},
+			{name: "negative rate limit", run: func() error {
+				return s.SetKeyLimits(ctx, k.ID, KeyLimits{Rate: Limits{Concurrent: -2}})
+			}, err: ErrInvalid, want: func(k *Key) {}},
 			{name: "clear limits", run: func() error { return s.SetKeyLimits(ctx, k.ID, KeyLimits{}) },
 				want: func(k *Key) { k.Limits = KeyLimits{} }},
 			{name: "negative spend limit", run: func() error { return s.SetKeyLimits(ctx, k.ID, KeyLimits{SpendLimit: -5}) },

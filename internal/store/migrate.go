@@ -68,7 +68,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.applyMigrations(ctx, ms)
+}
+
+// applyMigrations brings the schema up to the last of ms, which are in
+// version order. Tests pass a prefix to build an older schema.
+func (s *Store) applyMigrations(ctx context.Context, ms []migration) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		create := `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT    NOT NULL,

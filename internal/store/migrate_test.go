@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tokenhot/tokenhot/internal/apikey"
+	"github.com/tokenhot/tokenhot/internal/secret"
 )
 
 func TestOpenSQLiteDSN(t *testing.T) {
@@ -123,5 +127,89 @@ func TestMigrationFiles(t *testing.T) {
 	pg, _ := migrations(DialectPostgres)
 	if len(sq) != len(pg) {
 		t.Errorf("%d sqlite migrations, %d postgres: the dialects must move together", len(sq), len(pg))
+	}
+}
+
+// openAt opens a store whose schema stops at version, as a build of that
+// time would have left it.
+func openAt(t *testing.T, dsn string, box *secret.Box, version int) *Store {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		s   *Store
+		err error
+	)
+	if path, ok := strings.CutPrefix(dsn, "sqlite://"); ok {
+		s, err = openSQLite(ctx, path)
+	} else {
+		s, err = openPostgres(ctx, dsn)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.box, s.now = box, func() time.Time { return t0 }
+	ms, err := migrations(s.dialect)
+	checkErr(t, err, nil)
+	checkErr(t, s.applyMigrations(ctx, ms[:version]), nil)
+	return s
+}
+
+// TestMigrateRateLimits upgrades a database holding rows written before
+// rate limits existed: every row reads back unlimited, and the new columns
+// refuse negative values.
+func TestMigrateRateLimits(t *testing.T) {
+	for _, d := range []string{DialectSQLite, DialectPostgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := testDSN(t, d)
+			box := testBox(t)
+			old := openAt(t, dsn, box, 1)
+			hash := apikey.Hash("sk-th-old")
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{
+				{`INSERT INTO users (name, status, balance, credit_limit, created_at) VALUES ('alice', 'active', 0, 0, $1)`,
+					[]any{old.tv(t0)}},
+				{`INSERT INTO api_keys (user_id, name, prefix, hash, status, created_at) VALUES (1, 'k', 'sk-th-old', $1, 'active', $2)`,
+					[]any{hash[:], old.tv(t0)}},
+				{`INSERT INTO channels (name, type, base_url, keys_sealed, models, model_map, priority, weight, enabled, updated_at)
+					VALUES ('c', 'openai', 'https://x', $1, '["m"]', '{}', 0, 1, $2, $3)`,
+					[]any{box.Seal(`["sk-up"]`), true, old.tv(t0)}},
+				{`INSERT INTO models (name, status, input_rate, output_rate, cached_input_rate, cache_write_rate, reasoning_rate,
+					per_request, max_output_tokens, updated_at) VALUES ('m', 'available', 1, 2, 1, 1, 2, 0, 0, $1)`,
+					[]any{old.tv(t0)}},
+			} {
+				if _, err := old.w.ExecContext(ctx, q.sql, q.args...); err != nil {
+					t.Fatalf("%s: %v", q.sql, err)
+				}
+			}
+			checkErr(t, old.Close(), nil)
+
+			s := openTest(t, dsn, box)
+			var version int
+			checkErr(t, s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&version), nil)
+			ms, err := migrations(d)
+			checkErr(t, err, nil)
+			diff(t, ms[len(ms)-1].version, version)
+			u, err := s.GetUserByName(ctx, "alice")
+			checkErr(t, err, nil)
+			k, err := s.KeyByHash(ctx, hash)
+			checkErr(t, err, nil)
+			chans, err := s.ListChannels(ctx)
+			checkErr(t, err, nil)
+			m, err := s.GetModel(ctx, "m")
+			checkErr(t, err, nil)
+			diff(t, []Limits{{}, {}, {}, {}}, []Limits{u.Limits, k.Limits.Rate, chans[0].Limits, m.Limits})
+
+			for _, table := range []string{"users", "api_keys", "channels", "models"} {
+				for _, col := range []string{"rpm", "tpm", "concurrent"} {
+					if _, err := s.w.ExecContext(ctx, `UPDATE `+table+` SET `+col+` = -1`); err == nil {
+						t.Errorf("%s.%s took a negative value", table, col)
+					}
+				}
+			}
+		})
 	}
 }

@@ -9,13 +9,14 @@ import (
 // Prices are columns rather than a JSON blob so that they stay integers the
 // database itself can check, sum and query.
 const modelCols = `name, status, input_rate, output_rate, cached_input_rate, cache_write_rate,
-	reasoning_rate, per_request, max_output_tokens, updated_at`
+	reasoning_rate, per_request, max_output_tokens, rpm, tpm, concurrent, updated_at`
 
 func scanModel(r rowScanner) (Model, error) {
 	var m Model
 	p := &m.Price
 	err := r.Scan(&m.Name, &m.Status, &p.Input, &p.Output, &p.CachedInput, &p.CacheWrite,
-		&p.Reasoning, &p.PerRequest, &m.MaxOutputTokens, scanTime(&m.Updated))
+		&p.Reasoning, &p.PerRequest, &m.MaxOutputTokens, &m.Limits.RPM, &m.Limits.TPM, &m.Limits.Concurrent,
+		scanTime(&m.Updated))
 	return m, err
 }
 
@@ -42,16 +43,21 @@ func (s *Store) UpsertModel(ctx context.Context, m Model) (Model, error) {
 	case m.MaxOutputTokens < 0:
 		return Model{}, fmt.Errorf("store: upsert model %q: %w: negative max output tokens", m.Name, ErrInvalid)
 	}
+	if err := m.Limits.check(); err != nil {
+		return Model{}, fmt.Errorf("store: upsert model %q: %w", m.Name, err)
+	}
 	m.Updated = s.clock()
 	_, err := s.w.ExecContext(ctx, `INSERT INTO models (`+modelCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (name) DO UPDATE SET status = excluded.status, input_rate = excluded.input_rate,
 			output_rate = excluded.output_rate, cached_input_rate = excluded.cached_input_rate,
 			cache_write_rate = excluded.cache_write_rate, reasoning_rate = excluded.reasoning_rate,
 			per_request = excluded.per_request, max_output_tokens = excluded.max_output_tokens,
+			rpm = excluded.rpm, tpm = excluded.tpm, concurrent = excluded.concurrent,
 			updated_at = excluded.updated_at`,
 		m.Name, m.Status, int64(p.Input), int64(p.Output), int64(p.CachedInput), int64(p.CacheWrite),
-		int64(p.Reasoning), int64(p.PerRequest), m.MaxOutputTokens, s.tv(m.Updated))
+		int64(p.Reasoning), int64(p.PerRequest), m.MaxOutputTokens,
+		m.Limits.RPM, m.Limits.TPM, m.Limits.Concurrent, s.tv(m.Updated))
 	if err != nil {
 		return Model{}, fmt.Errorf("store: upsert model %q: %w", m.Name, err)
 	}

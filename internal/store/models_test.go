@@ -18,9 +18,11 @@ func TestModels(t *testing.T) {
 			want Model
 			err  error
 		}{
-			{name: "create", in: Model{Name: "gpt-4o", Status: ModelAvailable, Price: price, MaxOutputTokens: 16384},
-				want: Model{Name: "gpt-4o", Status: ModelAvailable, Price: price, MaxOutputTokens: 16384, Updated: t0}},
-			{name: "overwrite", in: Model{Name: "gpt-4o", Status: ModelDeprecated, Price: billing.Price{Input: 1}},
+			{name: "create", in: Model{Name: "gpt-4o", Status: ModelAvailable, Price: price, MaxOutputTokens: 16384,
+				Limits: Limits{RPM: 1000, TPM: 4_000_000_000, Concurrent: 50}},
+				want: Model{Name: "gpt-4o", Status: ModelAvailable, Price: price, MaxOutputTokens: 16384,
+					Limits: Limits{RPM: 1000, TPM: 4_000_000_000, Concurrent: 50}, Updated: t0}},
+			{name: "overwrite clears the limits", in: Model{Name: "gpt-4o", Status: ModelDeprecated, Price: billing.Price{Input: 1}},
 				want: Model{Name: "gpt-4o", Status: ModelDeprecated, Price: billing.Price{Input: 1}, Updated: t0}},
 			{name: "free", in: Model{Name: "free", Status: ModelExperimental},
 				want: Model{Name: "free", Status: ModelExperimental, Updated: t0}},
@@ -32,6 +34,9 @@ func TestModels(t *testing.T) {
 			{name: "negative price", in: Model{Name: "x", Status: ModelAvailable, Price: billing.Price{Output: -1}}, err: ErrInvalid},
 			{name: "negative fee", in: Model{Name: "x", Status: ModelAvailable, Price: billing.Price{PerRequest: -1}}, err: ErrInvalid},
 			{name: "negative max tokens", in: Model{Name: "x", Status: ModelAvailable, MaxOutputTokens: -1}, err: ErrInvalid},
+			{name: "negative rpm", in: Model{Name: "x", Status: ModelAvailable, Limits: Limits{RPM: -1}}, err: ErrInvalid},
+			{name: "negative tpm", in: Model{Name: "x", Status: ModelAvailable, Limits: Limits{TPM: -1}}, err: ErrInvalid},
+			{name: "negative concurrent", in: Model{Name: "x", Status: ModelAvailable, Limits: Limits{Concurrent: -1}}, err: ErrInvalid},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := s.UpsertModel(ctx, tc.in)

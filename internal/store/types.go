@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/apikey"
@@ -36,7 +37,42 @@ type User struct {
 	// CreditLimit is how far below zero the balance may be reserved into
 	// (0: not at all).
 	CreditLimit billing.Micros `json:"credit_limit"`
-	CreatedAt   time.Time      `json:"created_at"`
+	// Limits cap the requests of all the user's keys together.
+	Limits    Limits    `json:"limits"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Limits are rate limits: requests per minute, tokens per minute and
+// requests in flight at once. 0 means unlimited, except that a key's or a
+// user's 0 takes the configured default, if there is one.
+type Limits struct {
+	RPM        int64 `json:"rpm,omitempty"`
+	TPM        int64 `json:"tpm,omitempty"`
+	Concurrent int64 `json:"concurrent,omitempty"`
+}
+
+// Or returns l with each limit that is 0 taken from def: a subject's own
+// limit wins over the default.
+func (l Limits) Or(def Limits) Limits {
+	if l.RPM == 0 {
+		l.RPM = def.RPM
+	}
+	if l.TPM == 0 {
+		l.TPM = def.TPM
+	}
+	if l.Concurrent == 0 {
+		l.Concurrent = def.Concurrent
+	}
+	return l
+}
+
+// check refuses negative limits.
+func (l Limits) check() error {
+	if l.RPM < 0 || l.TPM < 0 || l.Concurrent < 0 {
+		return fmt.Errorf("%w: rate limits cannot be negative (rpm %d, tpm %d, concurrent %d)",
+			ErrInvalid, l.RPM, l.TPM, l.Concurrent)
+	}
+	return nil
 }
 
 // Key statuses.
@@ -65,6 +101,7 @@ type KeyLimits struct {
 	SpendLimit    billing.Micros `json:"spend_limit,omitempty"`
 	AllowedModels []string       `json:"allowed_models,omitempty"`
 	AllowedIPs    []string       `json:"allowed_ips,omitempty"` // IPs or CIDRs
+	Rate          Limits         `json:"rate,omitzero"`
 }
 
 // Channel is an upstream provider account: where to send requests for some
@@ -80,7 +117,9 @@ type Channel struct {
 	Priority int               `json:"priority"`
 	Weight   int               `json:"weight"`
 	Enabled  bool              `json:"enabled"`
-	Updated  time.Time         `json:"updated_at"`
+	// Limits cap what the gateway sends this upstream account, whoever asks.
+	Limits  Limits    `json:"limits"`
+	Updated time.Time `json:"updated_at"`
 }
 
 // Model statuses.
@@ -98,8 +137,10 @@ type Model struct {
 	Price  billing.Price `json:"price"`
 	// MaxOutputTokens bounds the reservation of a request that does not set
 	// its own max_tokens (0: the gateway default).
-	MaxOutputTokens int64     `json:"max_output_tokens,omitempty"`
-	Updated         time.Time `json:"updated_at"`
+	MaxOutputTokens int64 `json:"max_output_tokens,omitempty"`
+	// Limits cap all requests for the model together, whoever sends them.
+	Limits  Limits    `json:"limits"`
+	Updated time.Time `json:"updated_at"`
 }
 
 // Ledger entry kinds.

@@ -19,11 +19,12 @@ const UserDeleted = "deleted"
 // their name for someone else. New names may not start with it.
 const deletedPrefix = "deleted-"
 
-const userCols = `id, name, status, balance, credit_limit, created_at`
+const userCols = `id, name, status, balance, credit_limit, rpm, tpm, concurrent, created_at`
 
 func scanUser(r rowScanner) (User, error) {
 	var u User
-	err := r.Scan(&u.ID, &u.Name, &u.Status, &u.Balance, &u.CreditLimit, scanTime(&u.CreatedAt))
+	err := r.Scan(&u.ID, &u.Name, &u.Status, &u.Balance, &u.CreditLimit,
+		&u.Limits.RPM, &u.Limits.TPM, &u.Limits.Concurrent, scanTime(&u.CreatedAt))
 	return u, err
 }
 
@@ -90,9 +91,18 @@ func (s *Store) SetCreditLimit(ctx context.Context, id int64, limit billing.Micr
 	return s.updateUser(ctx, id, "set credit limit of", `credit_limit = $2`, int64(limit))
 }
 
-// updateUser runs one SET on a user that is not deleted.
-func (s *Store) updateUser(ctx context.Context, id int64, what, set string, v any) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = $1 AND status <> 'deleted'`, id, v)
+// SetUserLimits replaces the rate limits shared by all of a user's keys.
+func (s *Store) SetUserLimits(ctx context.Context, id int64, l Limits) error {
+	if err := l.check(); err != nil {
+		return fmt.Errorf("store: set limits of user %d: %w", id, err)
+	}
+	return s.updateUser(ctx, id, "set limits of", `rpm = $2, tpm = $3, concurrent = $4`, l.RPM, l.TPM, l.Concurrent)
+}
+
+// updateUser runs one SET on a user that is not deleted; vals bind $2 on.
+func (s *Store) updateUser(ctx context.Context, id int64, what, set string, vals ...any) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = $1 AND status <> 'deleted'`,
+		append([]any{id}, vals...)...)
 	if err == nil {
 		err = oneRow(res)
 	}

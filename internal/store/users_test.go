@@ -89,6 +89,18 @@ func TestUserSettings(t *testing.T) {
 				err: ErrNotFound, want: User{Status: UserActive, CreditLimit: 5_000_000}},
 			{name: "credit limit back to zero", run: func() error { return s.SetCreditLimit(ctx, u.ID, 0) },
 				want: User{Status: UserActive}},
+			{name: "rate limits", run: func() error { return s.SetUserLimits(ctx, u.ID, Limits{RPM: 600, TPM: 5_000_000_000, Concurrent: 8}) },
+				want: User{Status: UserActive, Limits: Limits{RPM: 600, TPM: 5_000_000_000, Concurrent: 8}}},
+			{name: "rate limits are replaced", run: func() error { return s.SetUserLimits(ctx, u.ID, Limits{Concurrent: 2}) },
+				want: User{Status: UserActive, Limits: Limits{Concurrent: 2}}},
+			{name: "negative rate limit", run: func() error { return s.SetUserLimits(ctx, u.ID, Limits{RPM: 5, TPM: -1}) },
+				err: ErrInvalid, want: User{Status: UserActive, Limits: Limits{Concurrent: 2}}},
+			{name: "rate limits of unknown user", run: func() error { return s.SetUserLimits(ctx, 999, Limits{RPM: 1}) },
+				err: ErrNotFound, want: User{Status: UserActive, Limits: Limits{Concurrent: 2}}},
+			{name: "rate limits of deleted user", run: func() error { return s.SetUserLimits(ctx, gone.ID, Limits{RPM: 1}) },
+				err: ErrNotFound, want: User{Status: UserActive, Limits: Limits{Concurrent: 2}}},
+			{name: "rate limits cleared", run: func() error { return s.SetUserLimits(ctx, u.ID, Limits{}) },
+				want: User{Status: UserActive}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				checkErr(t, tc.run(), tc.err)

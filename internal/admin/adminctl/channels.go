@@ -23,10 +23,10 @@ func channelList(c *cli, args []string) error {
 		return err
 	}
 	return c.show(raw, func(w io.Writer) {
-		row(w, "ID", "NAME", "TYPE", "ENABLED", "PRIORITY", "WEIGHT", "MODELS", "KEYS", "BASE_URL")
+		row(w, "ID", "NAME", "TYPE", "ENABLED", "PRIORITY", "WEIGHT", "MODELS", "KEYS", "BASE_URL", "LIMITS")
 		for _, ch := range chans.Data {
 			row(w, ch.ID, ch.Name, ch.Type, ch.Enabled, ch.Priority, ch.Weight, strings.Join(ch.Models, ","),
-				keysText(ch.Keys), ch.BaseURL)
+				keysText(ch.Keys), ch.BaseURL, rateText(ch.Limits))
 		}
 	})
 }
@@ -58,6 +58,8 @@ func (c *cli) showChannel(raw []byte, err error) error {
 		row(w, "models:", strings.Join(ch.Models, ","))
 		row(w, "model map:", strings.Join(remap, ","))
 		row(w, "keys:", keysText(ch.Keys))
+		row(w, "key ids:", strings.Join(ch.Keys.IDs, ", "))
+		row(w, "limits:", rateText(ch.Limits))
 	})
 }
 
@@ -77,6 +79,7 @@ func channelSave(edit bool) func(*cli, []string) error {
 		priority := fs.Int("priority", 0, "lower is tried first")
 		weight := fs.Int("weight", 1, "share of traffic among channels of equal priority")
 		disabled := fs.Bool("disabled", false, "add the channel disabled")
+		rf := addRateFlags(fs)
 		var names []string
 		if edit {
 			names = []string{"ID"}
@@ -120,6 +123,13 @@ func channelSave(edit bool) func(*cli, []string) error {
 		}
 		if set["disabled"] {
 			req.Enabled = new(!*disabled)
+		}
+		if rf.given(set) {
+			// On edit, only the limits given change.
+			req.Limits = &admin.RateLimits{}
+			if err := rf.apply(set, req.Limits); err != nil {
+				return err
+			}
 		}
 		if !edit {
 			return c.showChannel(c.call("POST", "/admin/v1/channels", req, nil))

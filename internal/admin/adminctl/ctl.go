@@ -27,28 +27,34 @@ import (
 const Usage = `Administration of a running Tokenhot server (docs/ADMIN.md has the details).
 
   tokenhot user list
-  tokenhot user create NAME [--credit-limit USD]
+  tokenhot user create NAME [--credit-limit USD] [RATE LIMITS]
   tokenhot user show|suspend|reactivate|delete USER
   tokenhot user credit-limit USER USD
+  tokenhot user limits USER RATE LIMITS
   tokenhot key create USER [--name N] [--expires RFC3339|DURATION] [--spend-limit USD] [--models a,b] [--ips IP,CIDR]
+                      [RATE LIMITS]
   tokenhot key list [--user USER] [--prefix P]
   tokenhot key show|revoke ID
   tokenhot key limits ID [--expires T|none] [--spend-limit USD|none] [--models a,b|none] [--ips IP,CIDR|none]
+                      [RATE LIMITS]
   tokenhot channel list
   tokenhot channel add --name N --type T --base-url URL --key K... --model M... [--map public=upstream...]
-                       [--priority N] [--weight N] [--disabled]
+                       [--priority N] [--weight N] [--disabled] [RATE LIMITS]
   tokenhot channel edit ID [any flag of add]
   tokenhot channel show|enable|disable|delete ID
   tokenhot model list
   tokenhot model set NAME --input USD --output USD [--cached-input USD] [--cache-write USD] [--reasoning USD]
-                     [--per-request USD] [--status S] [--max-output-tokens N]
+                     [--per-request USD] [--status S] [--max-output-tokens N] [RATE LIMITS]
   tokenhot model show|delete NAME
   tokenhot topup USER AMOUNT [--note TEXT] [--idempotency-key K]
   tokenhot adjust USER AMOUNT --reason TEXT [--idempotency-key K]
   tokenhot ledger USER [--limit N] [--before ID]
   tokenhot logs [--user USER] [--model M] [--since RFC3339|DURATION] [--limit N] [--before ID]
 
-USER is a user name or id; prices are USD per 1M tokens. Every command also
+USER is a user name or id; prices are USD per 1M tokens. RATE LIMITS are
+[--rpm N] [--tpm N] [--concurrent N]: requests and tokens per minute, requests
+in flight; "none" or 0 is unlimited, and where limits are edited (user limits,
+key limits, channel edit) the ones not given are kept. Every command also
 takes --server URL (default $TOKENHOT_URL, else http://127.0.0.1:3000),
 --token T (default $TOKENHOT_ADMIN_TOKEN, else the file data/admin-token) and
 --json (print the server's JSON answer). Flags may come before or after the
@@ -64,6 +70,7 @@ var commands = map[string]func(c *cli, args []string) error{
 	"user reactivate":   userAction("reactivate"),
 	"user delete":       userDelete,
 	"user credit-limit": userCreditLimit,
+	"user limits":       userLimits,
 	"key create":        keyCreate,
 	"key list":          keyList,
 	"key show":          keyAction(""),

@@ -3,10 +3,13 @@ package adminctl
 import (
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenhot/tokenhot/internal/admin"
 )
 
 func TestParse(t *testing.T) {
@@ -79,5 +82,53 @@ func TestParseWhen(t *testing.T) {
 		if tc.err != (err != nil) || !got.Equal(tc.want) {
 			t.Errorf("parseWhen(%q, %d) = %v, %v; want %v (error %v)", tc.in, tc.dir, got, err, tc.want, tc.err)
 		}
+	}
+}
+
+func TestRateFlags(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		name string
+		args []string
+		old  admin.RateLimits
+		want admin.RateLimits
+		text string
+		err  string
+	}{
+		{name: "set", args: []string{"--rpm", "60", "--tpm=100000"},
+			want: admin.RateLimits{RPM: n(60), TPM: n(100_000)}, text: "rpm<=60; tpm<=100000"},
+		{name: "others kept", args: []string{"--concurrent", "4"}, old: admin.RateLimits{RPM: n(60)},
+			want: admin.RateLimits{RPM: n(60), Concurrent: n(4)}, text: "rpm<=60; concurrent<=4"},
+		{name: "none and 0 remove", args: []string{"--rpm", "none", "--tpm", "0"}, old: admin.RateLimits{RPM: n(60), TPM: n(5)},
+			want: admin.RateLimits{RPM: n(0), TPM: n(0)}, text: ""},
+		{name: "negative", args: []string{"--rpm=-1"}, err: `--rpm "-1": want a whole number`},
+		{name: "fraction", args: []string{"--tpm", "1.5"}, err: `--tpm "1.5"`},
+		{name: "empty", args: []string{"--concurrent="}, err: `--concurrent ""`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &cli{name: "test", stderr: io.Discard}
+			fs := c.flags()
+			rf := addRateFlags(fs)
+			if _, err := c.parse(fs, tc.args); err != nil {
+				t.Fatal(err)
+			}
+			got := tc.old
+			err := rf.apply(given(fs), &got)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("limits (-want +got):\n%s", d)
+			}
+			if got := rateText(got); got != tc.text {
+				t.Errorf("text %q, want %q", got, tc.text)
+			}
+		})
 	}
 }

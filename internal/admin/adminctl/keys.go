@@ -15,7 +15,10 @@ import (
 )
 
 // limitFlags are the flags of key create and key limits.
-type limitFlags struct{ expires, spend, models, ips *string }
+type limitFlags struct {
+	expires, spend, models, ips *string
+	rate                        rateFlags
+}
 
 func addLimitFlags(fs *flag.FlagSet) limitFlags {
 	return limitFlags{
@@ -23,6 +26,7 @@ func addLimitFlags(fs *flag.FlagSet) limitFlags {
 		spend:   fs.String("spend-limit", "", "most the key may spend, in USD (none: no limit)"),
 		models:  fs.String("models", "", "comma-separated models the key may call (none: all)"),
 		ips:     fs.String("ips", "", "comma-separated IPs or CIDRs the key may be used from (none: all)"),
+		rate:    addRateFlags(fs),
 	}
 }
 
@@ -51,7 +55,7 @@ func (f limitFlags) apply(set map[string]bool, l *admin.Limits, now time.Time) e
 	if set["ips"] {
 		l.AllowedIPs = splitList(*f.ips)
 	}
-	return nil
+	return f.rate.apply(set, &l.RateLimits)
 }
 
 func limitsText(l admin.Limits) string {
@@ -68,6 +72,7 @@ func limitsText(l admin.Limits) string {
 	if len(l.AllowedIPs) > 0 {
 		parts = append(parts, "ips "+strings.Join(l.AllowedIPs, ","))
 	}
+	parts = append(parts, rateParts(l.RateLimits)...)
 	return strings.Join(parts, "; ")
 }
 
@@ -197,8 +202,8 @@ func keyLimits(c *cli, args []string) error {
 		return err
 	}
 	set := given(fs)
-	if !set["expires"] && !set["spend-limit"] && !set["models"] && !set["ips"] {
-		return errors.New("nothing to change: give --expires, --spend-limit, --models or --ips")
+	if !set["expires"] && !set["spend-limit"] && !set["models"] && !set["ips"] && !lf.rate.given(set) {
+		return errors.New("nothing to change: give --expires, --spend-limit, --models, --ips, --rpm, --tpm or --concurrent")
 	}
 	var k admin.Key
 	if _, err := c.call("GET", path, nil, &k); err != nil {

@@ -18,11 +18,11 @@ func modelList(c *cli, args []string) error {
 		return err
 	}
 	return c.show(raw, func(w io.Writer) {
-		row(w, "NAME", "STATUS", "INPUT", "OUTPUT", "CACHED_INPUT", "CACHE_WRITE", "REASONING", "PER_REQUEST", "MAX_OUTPUT")
+		row(w, "NAME", "STATUS", "INPUT", "OUTPUT", "CACHED_INPUT", "CACHE_WRITE", "REASONING", "PER_REQUEST", "MAX_OUTPUT", "LIMITS")
 		for _, m := range models.Data {
 			p := m.Price
 			row(w, m.Name, m.Status, p.Input, p.Output, p.CachedInput, p.CacheWrite, p.Reasoning, p.PerRequest,
-				m.MaxOutputTokens)
+				m.MaxOutputTokens, rateText(m.Limits))
 		}
 	})
 }
@@ -46,6 +46,7 @@ func (c *cli) showModel(raw []byte, err error) error {
 		row(w, "reasoning:", firstSet(p.Reasoning, "as output"))
 		row(w, "per request:", firstSet(p.PerRequest, "0")+" USD")
 		row(w, "max output tokens:", m.MaxOutputTokens)
+		row(w, "limits:", rateText(m.Limits))
 	})
 }
 
@@ -63,11 +64,18 @@ func modelSet(c *cli, args []string) error {
 	fs.StringVar(&p.PerRequest, "per-request", "", "USD per request")
 	fs.StringVar(&req.Status, "status", "available", "available, experimental, deprecated or offline")
 	fs.Int64Var(&req.MaxOutputTokens, "max-output-tokens", 0, "output tokens reserved for a request that sets no max_tokens")
+	rf := addRateFlags(fs)
 	pos, err := c.parse(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
 	req.Price = p
+	if set := given(fs); rf.given(set) {
+		req.Limits = &admin.RateLimits{}
+		if err := rf.apply(set, req.Limits); err != nil {
+			return err
+		}
+	}
 	return c.showModel(c.call("PUT", modelPath(pos[0]), req, nil))
 }
 

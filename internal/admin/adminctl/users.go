@@ -2,6 +2,7 @@ package adminctl
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -63,9 +64,9 @@ func userList(c *cli, args []string) error {
 		return err
 	}
 	return c.show(raw, func(w io.Writer) {
-		row(w, "ID", "NAME", "STATUS", "BALANCE", "CREDIT_LIMIT", "CREATED")
+		row(w, "ID", "NAME", "STATUS", "BALANCE", "CREDIT_LIMIT", "CREATED", "LIMITS")
 		for _, u := range users.Data {
-			row(w, u.ID, u.Name, u.Status, u.Balance, u.CreditLimit, utc(u.CreatedAt))
+			row(w, u.ID, u.Name, u.Status, u.Balance, u.CreditLimit, utc(u.CreatedAt), rateText(u.Limits))
 		}
 	})
 }
@@ -73,13 +74,21 @@ func userList(c *cli, args []string) error {
 func userCreate(c *cli, args []string) error {
 	fs := c.flags()
 	limit := fs.String("credit-limit", "", "how far below zero the balance may go, in USD")
+	rf := addRateFlags(fs)
 	pos, err := c.parse(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
 	req := admin.CreateUserRequest{Name: pos[0]}
-	if given(fs)["credit-limit"] {
+	set := given(fs)
+	if set["credit-limit"] {
 		req.CreditLimit = limit
+	}
+	if rf.given(set) {
+		req.Limits = &admin.RateLimits{}
+		if err := rf.apply(set, req.Limits); err != nil {
+			return err
+		}
 	}
 	return c.showUser(c.call("POST", "/admin/v1/users", req, nil))
 }
@@ -98,6 +107,7 @@ func (c *cli) showUser(raw []byte, err error) error {
 		row(w, "status:", u.Status)
 		row(w, "balance:", u.Balance+" USD")
 		row(w, "credit limit:", u.CreditLimit+" USD")
+		row(w, "limits:", rateText(u.Limits))
 		row(w, "created:", utc(u.CreatedAt))
 	})
 }
@@ -126,6 +136,28 @@ func userCreditLimit(c *cli, args []string) error {
 		return err
 	}
 	return c.showUser(c.call("PUT", path+"/credit-limit", admin.CreditLimitRequest{CreditLimit: &pos[1]}, nil))
+}
+
+// userLimits changes the rate limits named by flags and keeps the others.
+func userLimits(c *cli, args []string) error {
+	fs := c.flags()
+	rf := addRateFlags(fs)
+	path, _, err := c.userPath(fs, args)
+	if err != nil {
+		return err
+	}
+	set := given(fs)
+	if !rf.given(set) {
+		return errors.New("nothing to change: give --rpm, --tpm or --concurrent")
+	}
+	var u admin.User
+	if _, err := c.call("GET", path, nil, &u); err != nil {
+		return err
+	}
+	if err := rf.apply(set, &u.Limits); err != nil {
+		return err
+	}
+	return c.showUser(c.call("PUT", path+"/limits", u.Limits, nil))
 }
 
 func userDelete(c *cli, args []string) error {
