@@ -311,10 +311,15 @@ func (h *harness) startServers(ctx context.Context, tmp string, f benchFlags) (*
 }
 
 // benchConfig is Tokenhot's configuration: one channel per mock, a priced
-// model on each, and a user with a large balance and the bench's key.
+// model on each, and a user with a large balance and the bench's key. Rate
+// limits are set on every key, user and model — high enough never to refuse
+// a request — so that the measured path counts them as production does.
 func benchConfig(listen, dbPath, mockURL, slowURL, key string) string {
 	return fmt.Sprintf(`listen: %q
 database: %q
+limits:
+  key: {rpm: 100000000, tpm: 100000000000, concurrent: 100000}
+  user: {rpm: 100000000, tpm: 100000000000, concurrent: 100000}
 channels:
   - name: bench-mock
     type: openai
@@ -329,6 +334,7 @@ channels:
 models:
   - name: %s
     price: {input: 1.25, output: 10.00, cached_input: 0.125}
+    limits: {rpm: 100000000, tpm: 100000000000, concurrent: 100000}
   - name: %s
     price: {input: 1.25, output: 10.00, cached_input: 0.125}
 users:

@@ -322,3 +322,43 @@ func (e *env) enableAll(t *testing.T, channel string) {
 		e.adminPost(t, "/admin/v1/channels/"+channel+"/keys/"+key+"/enable", "")
 	}
 }
+
+// TestScheduledProbeBringsAKeyBack: a key disabled by a refused credential
+// returns to rotation by itself once a scheduled channel test succeeds.
+func TestScheduledProbeBringsAKeyBack(t *testing.T) {
+	e := newEnvConfig(t, "sqlite", mock.Options{Chunks: 2}, func(mockURL, dsn string) string {
+		return fmt.Sprintf(`
+database: %q
+routing: {test_interval: 20ms}
+channels:
+  - {name: solo, type: anthropic, base_url: %s, keys: ["key-solo"], models: [solo]}
+models:
+  - {name: solo, price: {input: 1, output: 1}}
+users:
+  - {name: alice, balance: 1.00, keys: [%q]}
+`, dsn, mockURL, aliceKey)
+	})
+	e.mock.SetFault("key-solo", mock.Fault{Status: 401})
+	resp, body := e.post("/v1/chat/completions", aliceKey, `{"model":"solo","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 502 || gjson.GetBytes(body, "error.code").Str != "upstream_auth_error" {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if got := e.channelHealth(t, "solo")[keyID("key-solo")]; got != "disabled" {
+		t.Fatalf("after a 401: %q", got)
+	}
+	resp, body = e.post("/v1/chat/completions", aliceKey, `{"model":"solo","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 503 || gjson.GetBytes(body, "error.code").Str != "no_channel" {
+		t.Fatalf("with the only key out: %d %s", resp.StatusCode, body)
+	}
+	e.mock.Reset() // the operator fixed the account upstream
+	deadline := time.Now().Add(10 * time.Second)
+	for e.channelHealth(t, "solo")[keyID("key-solo")] != "closed" {
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled test did not bring the key back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resp, body := e.post("/v1/chat/completions", aliceKey, `{"model":"solo","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("after recovery: %d %s", resp.StatusCode, body)
+	}
+}
