@@ -16,13 +16,24 @@ import (
 // tool (tokenhot bench) is the measurement of record; this one is for
 // finding where the time goes.
 func BenchmarkChatCompletion(b *testing.B) {
-	for _, stream := range []bool{false, true} {
-		name := "plain"
-		if stream {
-			name = "stream"
-		}
-		b.Run(name, func(b *testing.B) {
-			e := newEnvWith(b, "sqlite", mock.Options{})
+	limited := func(mockURL, dsn string) string {
+		return testConfig(mockURL, dsn) + `
+limits:
+  key: {rpm: 100000000, tpm: 100000000000, concurrent: 100000}
+  user: {rpm: 100000000, tpm: 100000000000, concurrent: 100000}
+`
+	}
+	for _, c := range []struct {
+		name          string
+		stream, limit bool
+	}{{"plain", false, false}, {"stream", true, false}, {"plain-limited", false, true}, {"stream-limited", true, true}} {
+		stream := c.stream
+		b.Run(c.name, func(b *testing.B) {
+			cfg := testConfig
+			if c.limit {
+				cfg = limited
+			}
+			e := newEnvConfig(b, "sqlite", mock.Options{}, cfg)
 			body := `{"model":"gpt-5","max_tokens":256,"stream":` + map[bool]string{true: "true", false: "false"}[stream] +
 				`,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Write one sentence about gateways."}]}`
 			if !stream {
