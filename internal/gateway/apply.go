@@ -36,8 +36,13 @@ func Apply(ctx context.Context, st *store.Store, cfg *config.Config, log *slog.L
 		user, err := st.GetUserByName(ctx, u.Name)
 		if errors.Is(err, store.ErrNotFound) {
 			user, err = st.CreateUser(ctx, u.Name)
-			if err == nil {
+			switch {
+			case err == nil:
 				log.Info("created user from config", "user", u.Name)
+			case errors.Is(err, store.ErrConflict):
+				// Another node starting on the same database created it
+				// in between: use theirs.
+				user, err = st.GetUserByName(ctx, u.Name)
 			}
 		}
 		if err != nil {
