@@ -249,6 +249,11 @@ func TestFailover(t *testing.T) {
 			if stateCounts(states)["open"] != 2 {
 				t.Fatalf("after repeated 503s: %v", states)
 			}
+			// The unreachable channel (connection refused) was tried on the
+			// way and is out of rotation too.
+			if got := e.channelHealth(t, "unreachable")[keyID("key-dead")]; got != "open" {
+				t.Fatalf("unreachable channel key: %q", got)
+			}
 			calls := e.mock.Stats("key-primary-1").Requests + e.mock.Stats("key-primary-2").Requests
 			if calls != 4 { // two failures each open both breakers; later requests skip them
 				t.Fatalf("open keys were called: %d attempts", calls)
