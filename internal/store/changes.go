@@ -26,25 +26,25 @@ func (s *Store) NotifyChange(ctx context.Context, sender string) error {
 
 // ListenChanges calls changed whenever another gateway on this database
 // notifies a change, until ctx ends. It keeps one connection of its own;
-// when that connection is lost it reconnects and calls changed once, since
-// notices sent meanwhile were missed. Notices whose payload is self are
+// each time it starts listening (at first, and after reconnecting when that
+// connection is lost) it calls changed once, since notices sent before were
+// missed. Notices whose payload is self are
 // ignored. On SQLite it returns at once.
 func (s *Store) ListenChanges(ctx context.Context, self string, changed func(), onError func(error)) {
 	if !s.pg {
 		return
 	}
 	backoff := 100 * time.Millisecond
-	first := true
 	for ctx.Err() == nil {
 		conn, err := pgx.ConnectConfig(ctx, s.pgConfig.Copy())
 		if err == nil {
 			_, err = conn.Exec(ctx, "LISTEN "+changeChannel)
 		}
 		if err == nil {
-			if !first {
-				changed() // whatever was said while we were away
-			}
-			first = false
+			// Whatever was said before we listened — while we were away,
+			// or between the caller's first load and this LISTEN — is
+			// caught up with once.
+			changed()
 			backoff = 100 * time.Millisecond
 			for err == nil {
 				var n *pgconn.Notification

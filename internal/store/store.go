@@ -129,8 +129,10 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	// Connect the writer first: it switches the file to WAL, which the
-	// readers then find already set.
-	if err := w.PingContext(ctx); err != nil {
+	// readers then find already set. Switching the journal mode does not
+	// wait for the busy timeout, so while another process migrates the
+	// file (several instances starting at once) it is retried here.
+	if err := pingSQLite(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
@@ -150,6 +152,23 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	c.SetMaxOpenConns(1)
 	return &Store{dialect: DialectSQLite, w: w, r: r, ckpt: startCheckpointer(c)}, nil
+}
+
+// pingSQLite connects, retrying for up to ten seconds while the file is
+// locked by another connection.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
