@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -31,9 +32,11 @@ type Model struct {
 	Updated time.Time  `json:"updated_at"`
 }
 
-// Price is USD per 1M tokens, and USD for per_request. Absent optional
-// rates fall back as billing.Price documents (cached_input and cache_write
-// to input, reasoning to output).
+// Price is USD per 1M tokens, and USD for per_request, per_image and
+// per_second. Absent optional rates fall back as billing.Price documents
+// (cached_input and cache_write to input, reasoning to output; an image
+// size or video resolution absent from images or seconds to per_image or
+// per_second).
 type Price struct {
 	Input       string `json:"input"`
 	Output      string `json:"output"`
@@ -41,6 +44,14 @@ type Price struct {
 	CacheWrite  string `json:"cache_write,omitempty"`
 	Reasoning   string `json:"reasoning,omitempty"`
 	PerRequest  string `json:"per_request,omitempty"`
+	// PerImage is USD per generated image; Images, keyed by "<size>" or
+	// "<size>/<quality>", override it.
+	PerImage string            `json:"per_image,omitempty"`
+	Images   map[string]string `json:"images,omitempty"`
+	// PerSecond is USD per second of generated video; Seconds, keyed by
+	// resolution ("720p"), override it.
+	PerSecond string            `json:"per_second,omitempty"`
+	Seconds   map[string]string `json:"seconds,omitempty"`
 }
 
 func viewModel(m store.Model) Model {
@@ -54,7 +65,38 @@ func viewModel(m store.Model) Model {
 	return Model{Name: m.Name, Status: m.Status, MaxOutputTokens: m.MaxOutputTokens, Updated: m.Updated,
 		Limits: viewRate(m.Limits),
 		Price: Price{Input: p.Input.USD(), Output: p.Output.USD(), CachedInput: opt(billing.Micros(p.CachedInput)),
-			CacheWrite: opt(billing.Micros(p.CacheWrite)), Reasoning: opt(billing.Micros(p.Reasoning)), PerRequest: opt(p.PerRequest)}}
+			CacheWrite: opt(billing.Micros(p.CacheWrite)), Reasoning: opt(billing.Micros(p.Reasoning)), PerRequest: opt(p.PerRequest),
+			PerImage: opt(p.PerImage), Images: viewPrices(p.ImagePrices),
+			PerSecond: opt(p.PerSecond), Seconds: viewPrices(p.SecondPrices)}}
+}
+
+// viewPrices shows a media price map as USD strings; a 0 entry stays, as
+// it makes that size or resolution free rather than unset.
+func viewPrices(m map[string]billing.Micros) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v.USD()
+	}
+	return out
+}
+
+// parsePrices reads a media price map of USD strings.
+func parsePrices(field string, in map[string]string) (map[string]billing.Micros, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]billing.Micros, len(in))
+	for k, s := range in {
+		v, err := optUSD(fmt.Sprintf("%s[%q]", field, k), &s)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 func (a *API) listModels(w http.ResponseWriter, r *http.Request) error {
@@ -148,6 +190,8 @@ func (b *ModelRequest) model(name string) (store.Model, error) {
 		{"price.cache_write", p.CacheWrite, (*billing.Micros)(&m.Price.CacheWrite)},
 		{"price.reasoning", p.Reasoning, (*billing.Micros)(&m.Price.Reasoning)},
 		{"price.per_request", p.PerRequest, &m.Price.PerRequest},
+		{"price.per_image", p.PerImage, &m.Price.PerImage},
+		{"price.per_second", p.PerSecond, &m.Price.PerSecond},
 	} {
 		if f.in == "" {
 			continue
@@ -157,6 +201,17 @@ func (b *ModelRequest) model(name string) (store.Model, error) {
 			return m, err
 		}
 		*f.out = v
+	}
+	var err error
+	if m.Price.ImagePrices, err = parsePrices("price.images", p.Images); err != nil {
+		return m, err
+	}
+	if m.Price.SecondPrices, err = parsePrices("price.seconds", p.Seconds); err != nil {
+		return m, err
+	}
+	// The keys; the amounts were checked above.
+	if err := m.Price.Validate(); err != nil {
+		return m, invalid("%v", err)
 	}
 	return m, nil
 }

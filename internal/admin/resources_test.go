@@ -266,7 +266,7 @@ func TestModels(t *testing.T) {
 		}
 		stored, err := e.st.GetModel(context.Background(), "gpt-4o")
 		wantPrice := billing.Price{Input: 2_500_000, Output: 10_000_000, CachedInput: 1_250_000, PerRequest: 1}
-		if err != nil || stored.Price != wantPrice || stored.Limits != (store.Limits{RPM: 600, Concurrent: 20}) {
+		if err != nil || !cmp.Equal(stored.Price, wantPrice) || stored.Limits != (store.Limits{RPM: 600, Concurrent: 20}) {
 			t.Errorf("stored price %+v, limits %+v, %v; want %+v", stored.Price, stored.Limits, err, wantPrice)
 		}
 		if cm, ok := e.rel.cat.Current().Model("gpt-4o"); !ok || cm.Limits != stored.Limits {
@@ -312,6 +312,63 @@ func TestModels(t *testing.T) {
 		if len(models.Data) != 1 || models.Data[0].Name != "meta-llama/Llama-3.3-70B" {
 			t.Errorf("models after delete %+v", models.Data)
 		}
+	})
+}
+
+// Image and video prices: sent and shown as USD strings, stored as Micros,
+// carried into the catalogue.
+func TestModelMediaPrices(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		var m Model
+		e.call("PUT", "/admin/v1/models/gpt-image-1", `{"price":{"input":"5","output":"40","per_image":"0.04",
+			"images":{"1024x1024/high":"0.167","2K":"0.030","4K":"0"},"per_second":"0.1","seconds":{"720p":"0.10","1080p":"0.25"}}}`, 201, &m)
+		want := Model{Name: "gpt-image-1", Status: "available", Price: Price{Input: "5", Output: "40",
+			PerImage: "0.04", Images: map[string]string{"1024x1024/high": "0.167", "2K": "0.03", "4K": "0"},
+			PerSecond: "0.1", Seconds: map[string]string{"720p": "0.1", "1080p": "0.25"}}}
+		m.Updated = time.Time{}
+		if d := cmp.Diff(want, m); d != "" {
+			t.Errorf("created model (-want +got):\n%s", d)
+		}
+		wantPrice := billing.Price{Input: 5_000_000, Output: 40_000_000, PerImage: 40_000, PerSecond: 100_000,
+			ImagePrices:  map[string]billing.Micros{"1024x1024/high": 167_000, "2K": 30_000, "4K": 0},
+			SecondPrices: map[string]billing.Micros{"720p": 100_000, "1080p": 250_000}}
+		stored, err := e.st.GetModel(context.Background(), "gpt-image-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(wantPrice, stored.Price); d != "" {
+			t.Errorf("stored price (-want +got):\n%s", d)
+		}
+		cm, ok := e.rel.cat.Current().Model("gpt-image-1")
+		if !ok {
+			t.Fatal("the catalogue has no gpt-image-1")
+		}
+		if d := cmp.Diff(wantPrice, cm.Price); d != "" {
+			t.Errorf("catalogue price (-want +got):\n%s", d)
+		}
+		if cost, ok := cm.Price.ImageCost("1024x1024", "high", 2); cost != 334_000 || !ok {
+			t.Errorf("ImageCost from the catalogue = %d, %v; want 334000, true", cost, ok)
+		}
+
+		// PUT replaces: the media prices left out are gone.
+		e.call("PUT", "/admin/v1/models/gpt-image-1", `{"price":{"input":"5","output":"40"}}`, 200, &m)
+		if m.Price.PerImage != "" || m.Price.Images != nil || m.Price.PerSecond != "" || m.Price.Seconds != nil {
+			t.Errorf("replaced price %+v", m.Price)
+		}
+
+		p := func(extra string) string { return `{"price":{"input":"1","output":"1",` + extra + `}}` }
+		e.fails(t, []failCase{
+			{"negative per image", "PUT", "/admin/v1/models/x", p(`"per_image":"-0.04"`), 400, "price.per_image cannot be negative"},
+			{"negative per second", "PUT", "/admin/v1/models/x", p(`"per_second":"-1"`), 400, "price.per_second cannot be negative"},
+			{"per image as number", "PUT", "/admin/v1/models/x", p(`"per_image":0.04`), 400, "price.per_image must be a string"},
+			{"negative image price", "PUT", "/admin/v1/models/x", p(`"images":{"2K":"-1"}`), 400, `price.images["2K"] cannot be negative`},
+			{"image price as number", "PUT", "/admin/v1/models/x", p(`"images":{"2K":0.03}`), 400, "price.images"},
+			{"empty image price", "PUT", "/admin/v1/models/x", p(`"images":{"2K":""}`), 400, `price.images["2K"] is required`},
+			{"bad image amount", "PUT", "/admin/v1/models/x", p(`"images":{"2K":"0.0000001"}`), 400, `price.images["2K"]`},
+			{"bad image key", "PUT", "/admin/v1/models/x", p(`"images":{"1024x1024/high/x":"1"}`), 400, `price.images key "1024x1024/high/x" must be`},
+			{"negative second price", "PUT", "/admin/v1/models/x", p(`"seconds":{"720p":"-1"}`), 400, `price.seconds["720p"] cannot be negative`},
+			{"bad resolution key", "PUT", "/admin/v1/models/x", p(`"seconds":{"720p/hd":"1"}`), 400, `price.seconds key "720p/hd" must be a resolution`},
+		})
 	})
 }
 

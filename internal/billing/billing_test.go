@@ -2,6 +2,7 @@ package billing
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tokenhot/tokenhot/internal/llm"
@@ -134,5 +135,116 @@ func TestParseRate(t *testing.T) {
 	}
 	if _, err := ParseRate("-1"); err == nil {
 		t.Fatal("negative rate accepted")
+	}
+}
+
+// Image prices: the most specific key that is set wins, then PerImage.
+func TestImageCost(t *testing.T) {
+	gptImage := Price{Input: 5_000_000, Output: 40_000_000, PerImage: 40_000,
+		ImagePrices: map[string]Micros{"1024x1024/high": 167_000, "1024x1024/low": 11_000, "1536x1024": 63_000, "2K": 30_000, "4K": 0}}
+	sizeOnly := Price{ImagePrices: map[string]Micros{"2K": 30_000}}
+	tests := []struct {
+		name          string
+		price         Price
+		size, quality string
+		n             int64
+		want          Micros
+		ok            bool
+	}{
+		{"size and quality", gptImage, "1024x1024", "high", 1, 167_000, true},
+		{"several images", gptImage, "1024x1024", "high", 3, 501_000, true},
+		{"other quality of the size", gptImage, "1024x1024", "low", 2, 22_000, true},
+		{"size without a quality key falls back to size", gptImage, "1536x1024", "high", 2, 126_000, true},
+		{"size alone", gptImage, "2K", "", 4, 120_000, true},
+		{"unknown quality, no size key: per image", gptImage, "1024x1024", "medium", 2, 80_000, true},
+		{"unknown size: per image", gptImage, "512x512", "", 1, 40_000, true},
+		{"no size: per image", gptImage, "", "high", 1, 40_000, true},
+		{"a key of 0 is free, not unset", gptImage, "4K", "", 5, 0, true},
+		{"keys match exactly", gptImage, "2k", "", 1, 40_000, true},
+		{"zero images", gptImage, "2K", "", 0, 0, true},
+		{"negative count costs nothing", gptImage, "2K", "", -1, 0, true},
+		{"nothing set", Price{Input: 1_000_000}, "1024x1024", "high", 1, 0, false},
+		{"no key matches and no per image", sizeOnly, "1K", "", 1, 0, false},
+		{"size key without per image", sizeOnly, "2K", "standard", 2, 60_000, true},
+		{"saturates instead of overflowing", Price{PerImage: 1 << 40}, "", "", 1 << 40, Micros(maxInt64), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := tt.price.ImageCost(tt.size, tt.quality, tt.n)
+			if got != tt.want || ok != tt.ok {
+				t.Fatalf("ImageCost(%q, %q, %d) = %d, %v; want %d, %v", tt.size, tt.quality, tt.n, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestVideoCost(t *testing.T) {
+	video := Price{PerSecond: 100_000, SecondPrices: map[string]Micros{"720p": 100_000, "1080p": 250_000, "480p": 0}}
+	byRes := Price{SecondPrices: map[string]Micros{"1080p": 250_000}}
+	tests := []struct {
+		name       string
+		price      Price
+		resolution string
+		seconds    int64
+		want       Micros
+		ok         bool
+	}{
+		{"resolution", video, "1080p", 8, 2_000_000, true},
+		{"other resolution", video, "720p", 5, 500_000, true},
+		{"unknown resolution: per second", video, "4k", 3, 300_000, true},
+		{"no resolution: per second", video, "", 10, 1_000_000, true},
+		{"a resolution of 0 is free", video, "480p", 10, 0, true},
+		{"only resolutions", byRes, "1080p", 4, 1_000_000, true},
+		{"only resolutions, unknown one", byRes, "720p", 4, 0, false},
+		{"nothing set", Price{Input: 1}, "720p", 4, 0, false},
+		{"saturates instead of overflowing", Price{PerSecond: 1 << 40}, "", 1 << 40, Micros(maxInt64), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := tt.price.VideoCost(tt.resolution, tt.seconds)
+			if got != tt.want || ok != tt.ok {
+				t.Fatalf("VideoCost(%q, %d) = %d, %v; want %d, %v", tt.resolution, tt.seconds, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestPriceValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		price Price
+		want  string // "" for valid
+	}{
+		{"zero", Price{}, ""},
+		{"tokens and media", Price{Input: 1, Output: 2, PerImage: 40_000, PerSecond: 100_000,
+			ImagePrices:  map[string]Micros{"1024x1024/high": 167_000, "2K": 30_000, "4K": 0},
+			SecondPrices: map[string]Micros{"720p": 100_000, "1080p": 250_000}}, ""},
+		{"negative input", Price{Input: -1}, "price.input cannot be negative"},
+		{"negative per request", Price{PerRequest: -1}, "price.per_request cannot be negative"},
+		{"negative per image", Price{PerImage: -1}, "price.per_image cannot be negative"},
+		{"negative per second", Price{PerSecond: -1}, "price.per_second cannot be negative"},
+		{"negative image price", Price{ImagePrices: map[string]Micros{"2K": -1}}, `price.images["2K"] cannot be negative`},
+		{"negative second price", Price{SecondPrices: map[string]Micros{"720p": -5}}, `price.seconds["720p"] cannot be negative`},
+		{"empty image key", Price{ImagePrices: map[string]Micros{"": 1}}, `price.images key "" must be`},
+		{"empty quality", Price{ImagePrices: map[string]Micros{"1024x1024/": 1}}, `price.images key "1024x1024/" must be`},
+		{"empty size", Price{ImagePrices: map[string]Micros{"/high": 1}}, `price.images key "/high" must be`},
+		{"three parts", Price{ImagePrices: map[string]Micros{"1024x1024/high/x": 1}}, `price.images key "1024x1024/high/x" must be`},
+		{"space in key", Price{ImagePrices: map[string]Micros{"1024 x 1024": 1}}, `price.images key "1024 x 1024" must be`},
+		{"slash in resolution", Price{SecondPrices: map[string]Micros{"720p/hd": 1}}, `price.seconds key "720p/hd" must be a resolution`},
+		{"empty resolution", Price{SecondPrices: map[string]Micros{"": 1}}, `price.seconds key "" must be a resolution`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.price.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrPrice) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want ErrPrice containing %q", err, tt.want)
+			}
+		})
 	}
 }

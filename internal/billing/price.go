@@ -1,7 +1,9 @@
 package billing
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tokenhot/tokenhot/internal/llm"
 )
@@ -38,6 +40,112 @@ type Price struct {
 	Reasoning   Rate `json:"reasoning,omitempty"`
 	// PerRequest is a flat fee charged for every successful request.
 	PerRequest Micros `json:"per_request,omitempty"`
+
+	// PerImage is the price of one generated image when ImagePrices has
+	// nothing more specific. ImagePrices is keyed by "<size>/<quality>"
+	// ("1024x1024/high") or "<size>" ("2K"); see ImageCost.
+	PerImage    Micros            `json:"per_image,omitempty"`
+	ImagePrices map[string]Micros `json:"images,omitempty"`
+	// PerSecond is the price of one second of generated video when
+	// SecondPrices, keyed by resolution ("720p"), has no entry; see
+	// VideoCost.
+	PerSecond    Micros            `json:"per_second,omitempty"`
+	SecondPrices map[string]Micros `json:"seconds,omitempty"`
+}
+
+// ErrPrice is wrapped by every error of Validate. Its text is the start of
+// the field path the messages name: "price.per_image cannot be negative".
+var ErrPrice = errors.New("price")
+
+// maxMediaKey bounds the length of an ImagePrices or SecondPrices key.
+const maxMediaKey = 64
+
+// Validate reports the first problem with p: a negative amount, or a media
+// price key that ImageCost or VideoCost could never look up. The error
+// names the field as the config file and the admin API do
+// ("price.per_image", `price.images["1024x1024/high"]`).
+func (p Price) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"input", int64(p.Input)}, {"output", int64(p.Output)}, {"cached_input", int64(p.CachedInput)},
+		{"cache_write", int64(p.CacheWrite)}, {"reasoning", int64(p.Reasoning)},
+		{"per_request", int64(p.PerRequest)}, {"per_image", int64(p.PerImage)}, {"per_second", int64(p.PerSecond)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%w.%s cannot be negative", ErrPrice, f.name)
+		}
+	}
+	if err := checkMediaPrices("images", p.ImagePrices, 2); err != nil {
+		return err
+	}
+	return checkMediaPrices("seconds", p.SecondPrices, 1)
+}
+
+// checkMediaPrices checks the keys and amounts of one media price map. A
+// key is at most parts non-empty, "/"-separated words without spaces.
+func checkMediaPrices(field string, m map[string]Micros, parts int) error {
+	for k, v := range m {
+		words := strings.Split(k, "/")
+		bad := len(k) > maxMediaKey || len(words) > parts || strings.ContainsFunc(k, isSpaceOrControl)
+		for _, w := range words {
+			bad = bad || w == ""
+		}
+		switch {
+		case bad && parts == 1:
+			return fmt.Errorf("%w.%s key %q must be a resolution such as \"720p\"", ErrPrice, field, k)
+		case bad:
+			return fmt.Errorf("%w.%s key %q must be \"<size>\" or \"<size>/<quality>\"", ErrPrice, field, k)
+		case v < 0:
+			return fmt.Errorf("%w.%s[%q] cannot be negative", ErrPrice, field, k)
+		}
+	}
+	return nil
+}
+
+func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
+
+// ImageCost prices n generated images of one size and quality. The price
+// of one image is the first set of ImagePrices["<size>/<quality>"],
+// ImagePrices["<size>"] and PerImage; keys match exactly, as the request
+// spelled them. ok is false when none is set (PerImage 0 counts as unset),
+// so that the caller can bill the request another way, by its tokens.
+// A present map entry of 0 makes that size free.
+func (p Price) ImageCost(size, quality string, n int64) (Micros, bool) {
+	each, ok := p.imagePrice(size, quality)
+	if !ok {
+		return 0, false
+	}
+	return Micros(mulSat(n, int64(each))), true
+}
+
+func (p Price) imagePrice(size, quality string) (Micros, bool) {
+	if size != "" {
+		if quality != "" {
+			if v, ok := p.ImagePrices[size+"/"+quality]; ok {
+				return v, true
+			}
+		}
+		if v, ok := p.ImagePrices[size]; ok {
+			return v, true
+		}
+	}
+	return p.PerImage, p.PerImage != 0
+}
+
+// VideoCost prices seconds of generated video at a resolution: at
+// SecondPrices[resolution] when present, else at PerSecond. ok is false
+// when neither is set (PerSecond 0 counts as unset).
+func (p Price) VideoCost(resolution string, seconds int64) (Micros, bool) {
+	each, ok := p.SecondPrices[resolution]
+	if !ok || resolution == "" {
+		each, ok = p.PerSecond, p.PerSecond != 0
+	}
+	if !ok {
+		return 0, false
+	}
+	return Micros(mulSat(seconds, int64(each))), true
 }
 
 func (p Price) cachedInput() Rate { return orRate(p.CachedInput, p.Input) }

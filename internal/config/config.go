@@ -166,7 +166,8 @@ type Model struct {
 	Limits Limits `yaml:"limits"`
 }
 
-// Price is USD per 1M tokens, read as exact decimals.
+// Price is USD per 1M tokens, read as exact decimals, and USD per request,
+// per image and per second of video.
 type Price struct {
 	Input       USD `yaml:"input"`
 	Output      USD `yaml:"output"`
@@ -174,6 +175,14 @@ type Price struct {
 	CacheWrite  USD `yaml:"cache_write"`
 	Reasoning   USD `yaml:"reasoning"`
 	PerRequest  USD `yaml:"per_request"` // USD per request
+	// PerImage is USD per generated image; Images, keyed by "<size>" or
+	// "<size>/<quality>", override it (billing.Price.ImageCost).
+	PerImage USD            `yaml:"per_image"`
+	Images   map[string]USD `yaml:"images"`
+	// PerSecond is USD per second of generated video; Seconds, keyed by
+	// resolution ("720p"), override it (billing.Price.VideoCost).
+	PerSecond USD            `yaml:"per_second"`
+	Seconds   map[string]USD `yaml:"seconds"`
 }
 
 // User declares a bootstrap account.
@@ -420,10 +429,8 @@ func (c *Config) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("%s: status must be available, experimental, deprecated or offline", where))
 		}
-		for name, v := range map[string]USD{"input": m.Price.Input, "output": m.Price.Output, "cached_input": m.Price.CachedInput, "cache_write": m.Price.CacheWrite, "reasoning": m.Price.Reasoning, "per_request": m.Price.PerRequest} {
-			if v.Micros < 0 {
-				errs = append(errs, fmt.Errorf("%s: price.%s cannot be negative", where, name))
-			}
+		if err := m.Price.StorePrice().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 		errs = append(errs, m.Limits.check(where+": limits")...)
 	}
@@ -535,13 +542,28 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 // StorePrice converts a file price to the billing form.
 func (p Price) StorePrice() billing.Price {
 	return billing.Price{
-		Input:       billing.Rate(p.Input.Micros),
-		Output:      billing.Rate(p.Output.Micros),
-		CachedInput: billing.Rate(p.CachedInput.Micros),
-		CacheWrite:  billing.Rate(p.CacheWrite.Micros),
-		Reasoning:   billing.Rate(p.Reasoning.Micros),
-		PerRequest:  p.PerRequest.Micros,
+		Input:        billing.Rate(p.Input.Micros),
+		Output:       billing.Rate(p.Output.Micros),
+		CachedInput:  billing.Rate(p.CachedInput.Micros),
+		CacheWrite:   billing.Rate(p.CacheWrite.Micros),
+		Reasoning:    billing.Rate(p.Reasoning.Micros),
+		PerRequest:   p.PerRequest.Micros,
+		PerImage:     p.PerImage.Micros,
+		ImagePrices:  microsMap(p.Images),
+		PerSecond:    p.PerSecond.Micros,
+		SecondPrices: microsMap(p.Seconds),
 	}
+}
+
+func microsMap(m map[string]USD) map[string]billing.Micros {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]billing.Micros, len(m))
+	for k, v := range m {
+		out[k] = v.Micros
+	}
+	return out
 }
 
 // StoreLimits converts file limits to the store form.

@@ -31,6 +31,14 @@ models:
     limits: {rpm: 600}
   - name: gpt-5.2
     price: {input: "1.75", output: 14}
+  - name: gpt-image-1
+    price:
+      input: 5
+      output: 40
+      per_image: 0.04
+      images: {"1024x1024/high": 0.167, "2K": "0.03", 4K: 0}
+      per_second: 0.10
+      seconds: {720p: 0.10, 1080p: 0.25}
 users:
   - name: alice
     balance: 20.00
@@ -62,8 +70,14 @@ func TestParseSample(t *testing.T) {
 	if diff := cmp.Diff(want, ch); diff != "" {
 		t.Fatalf("channel (-want +got):\n%s", diff)
 	}
-	if got := c.Models[0].Price.StorePrice(); got != (billing.Price{Input: 1_250_000, Output: 10_000_000, CachedInput: 125_000}) {
-		t.Fatalf("price %+v", got)
+	if d := cmp.Diff(billing.Price{Input: 1_250_000, Output: 10_000_000, CachedInput: 125_000}, c.Models[0].Price.StorePrice()); d != "" {
+		t.Fatalf("price (-want +got):\n%s", d)
+	}
+	wantMedia := billing.Price{Input: 5_000_000, Output: 40_000_000, PerImage: 40_000, PerSecond: 100_000,
+		ImagePrices:  map[string]billing.Micros{"1024x1024/high": 167_000, "2K": 30_000, "4K": 0},
+		SecondPrices: map[string]billing.Micros{"720p": 100_000, "1080p": 250_000}}
+	if d := cmp.Diff(wantMedia, c.Models[2].Price.StorePrice()); d != "" {
+		t.Fatalf("media price (-want +got):\n%s", d)
 	}
 	if got := c.Models[1]; got.Status != store.ModelAvailable || got.Price.Input.Micros != 1_750_000 || got.Price.Output.Micros != 14_000_000 {
 		t.Fatalf("model defaults %+v", got)
@@ -102,6 +116,15 @@ func TestParseErrors(t *testing.T) {
 		{"missing env var", sample, map[string]string{"ALICE_KEY": "sk-th-alice-0123456789abcdef"}, "OPENAI_KEY is not set"},
 		{"unknown field", "listen: x\nlisten_port: 3\n", nil, "listen_port"},
 		{"float price with too many decimals", "models:\n  - name: m\n    price: {input: 0.0000001}\n", nil, "decimal places"},
+		{"negative token price", "models:\n  - name: m\n    price: {input: -1}\n", nil, `models[0] "m": price.input cannot be negative`},
+		{"negative per image", "models:\n  - name: m\n    price: {per_image: -0.04}\n", nil, `models[0] "m": price.per_image cannot be negative`},
+		{"negative per second", "models:\n  - name: m\n    price: {per_second: -1}\n", nil, `models[0] "m": price.per_second cannot be negative`},
+		{"negative image price", "models:\n  - name: m\n    price: {images: {2K: -0.03}}\n", nil, `models[0] "m": price.images["2K"] cannot be negative`},
+		{"negative second price", "models:\n  - name: m\n    price: {seconds: {720p: -0.1}}\n", nil, `models[0] "m": price.seconds["720p"] cannot be negative`},
+		{"bad image key", "models:\n  - name: m\n    price: {images: {\"1024x1024/\": 0.1}}\n", nil, `price.images key "1024x1024/" must be`},
+		{"bad resolution key", "models:\n  - name: m\n    price: {seconds: {\"720p/hd\": 0.1}}\n", nil, `price.seconds key "720p/hd" must be a resolution`},
+		{"image price with too many decimals", "models:\n  - name: m\n    price: {images: {2K: 0.0000001}}\n", nil, "decimal places"},
+		{"image prices not a map", "models:\n  - name: m\n    price: {images: 0.1}\n", nil, "config"},
 		{"bad status", "models:\n  - name: m\n    status: gone\n", nil, "status must be"},
 		{"bad channel type", "channels:\n  - {name: c, type: foo, base_url: 'http://x', keys: [k], models: [m]}\n", nil, "type must be one of"},
 		{"channel without keys and models", "channels:\n  - {name: c, type: openai, base_url: 'http://x'}\n", nil, "at least one key"},

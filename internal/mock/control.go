@@ -24,8 +24,13 @@ type faultRequest struct {
 //	GET  /_mock/stats?key=k   (no key: totals over all keys)
 //	POST /_mock/reset
 //
-// It is unauthenticated: the mock is a test tool.
+// It is unauthenticated: the mock is a test tool. GET
+// /_mock/files/image-<i>.png serves the image that image replies link to.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	if name, ok := strings.CutPrefix(r.URL.Path, "/_mock/files/"); ok {
+		serveFile(w, r, name)
+		return
+	}
 	switch r.URL.Path {
 	case "/_mock/faults":
 		if r.Method != http.MethodPost {

@@ -11,8 +11,9 @@
 // # Routes
 //
 // OpenAI (Authorization: Bearer): POST /v1/chat/completions, POST
-// /v1/responses, POST /v1/embeddings, GET /v1/models, GET /v1/models/{id}.
-// Ark (Bearer): POST /api/v3/chat/completions. Anthropic (x-api-key or
+// /v1/responses, POST /v1/embeddings, POST /v1/images/generations, POST
+// /v1/images/edits, GET /v1/models, GET /v1/models/{id}. Ark (Bearer): POST
+// /api/v3/chat/completions, POST /api/v3/images/generations. Anthropic (x-api-key or
 // Bearer; anthropic-version required): POST /v1/messages, POST
 // /v1/messages/count_tokens, GET /v1/models[/{id}] (told from OpenAI's by the
 // anthropic-version or x-api-key header). Gemini (x-goog-api-key, ?key= or
@@ -100,6 +101,64 @@
 // (input, output 1) and message_delta (cumulative) for Anthropic, and in
 // response.completed for Responses.
 //
+// # Images
+//
+// Every image is the same 68-byte 1×1 transparent PNG, as standard base64 in
+// b64_json / inlineData, or as a URL <base>/_mock/files/image-<i>.png where
+// <base> is the scheme and Host the request came to and i the item's index
+// from 0. GET /_mock/files/image-<digits>.png serves the PNG (image/png, no
+// key needed, not counted in stats). No image route streams: stream:true is
+// a 400.
+//
+// POST /v1/images/generations (JSON) and POST /v1/images/edits
+// (multipart/form-data, or the JSON form with images:[{image_url|file_id}])
+// need a prompt; n is 1 to 10 (default 1); response_format is url or
+// b64_json. An edit needs at least one file in image, image[] or image[N];
+// files (and the optional mask) must sniff as PNG, JPEG or WebP, whatever
+// their name or part type. The answer is
+//
+//	{"created":<now>,"data":[n × {"b64_json":…} | {"url":…}],"usage":{…}}
+//
+// An item is b64_json when response_format is b64_json, or is unset and the
+// model starts with "gpt-image"; otherwise url. Models starting with
+// "dall-e-3" add "revised_prompt" (the prompt, unchanged). A missing model is
+// dall-e-2. Only gpt-image models carry usage:
+//
+//	text_tokens   = words of the prompt
+//	image_tokens  = 100 × input images (edits; the mask does not count)
+//	input_tokens  = text_tokens + image_tokens
+//	output_tokens = n × (4000 for quality high, 250 for low, else 1000)
+//	total_tokens  = input_tokens + output_tokens
+//	"usage":{"input_tokens","output_tokens","total_tokens",
+//	         "input_tokens_details":{"text_tokens","image_tokens"}}
+//
+// POST /api/v3/images/generations (Ark Seedream) needs model and prompt;
+// image is a URL or data URL or an array of them; size is 1K, 2K, 4K
+// (echoed as 1024x1024, 2048x2048, 4096x4096), WxH (echoed as given) or
+// unset (2048x2048); response_format url (default) or b64_json;
+// sequential_image_generation auto or disabled; max_images 1 to 15. With
+// N = max_images when sequential_image_generation is "auto" and max_images
+// is set, else 1:
+//
+//	{"model":<model>,"created":<now>,"data":[N × {"url"|"b64_json":…,"size":<size>}],
+//	 "usage":{"generated_images":N,"output_tokens":16384×N,"total_tokens":16384×N}}
+//
+// Gemini generateContent / streamGenerateContent with "IMAGE" in
+// generationConfig.responseModalities answer a text part of the first 3
+// reply words (fewer if Chunks or maxOutputTokens is smaller, which then
+// ends with MAX_TOKENS) followed by {"inlineData":{"mimeType":"image/png",
+// "data":…}}; candidatesTokenCount = text words + 1290, and usageMetadata
+// adds candidatesTokensDetails [{TEXT, words}, {IMAGE, 1290}]. Streamed, one
+// chunk per word, then one chunk with the image (a content event for
+// CutAfter), then the final chunk with finishReason and usage; the image
+// tokens appear in the usage from the image chunk on. A tool call is
+// answered as without IMAGE, and without IMAGE nothing changes.
+//
+// Stats count images like the rest: prompt = input_tokens (OpenAI; 0 for
+// dall-e and Ark), completion = output_tokens (0 for dall-e). Status faults
+// and the [[mock:status=N]] and [[mock:delay=D]] directives (in the prompt)
+// apply to the image routes.
+//
 // # Faults
 //
 // SetFault installs a Fault for one upstream key, or with key "" for every
@@ -132,6 +191,7 @@
 //	POST /_mock/faults  {"key":"sk-1","fault":{"status":429,"retry_after":"1s","times":1}}
 //	GET  /_mock/stats?key=sk-1   (no key: totals)
 //	POST /_mock/reset
+//	GET  /_mock/files/image-<i>.png   (the mock image; see Images)
 //
 // Durations in a fault are Go duration strings or numbers of milliseconds;
 // the fields are status, retry_after, first_byte_delay, cut_after and times.

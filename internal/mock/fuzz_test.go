@@ -23,6 +23,9 @@ var fuzzRoutes = []struct {
 	{"/v1beta/models/g:generateContent", []string{"x-goog-api-key", testKey}},
 	{"/v1beta/models/g:streamGenerateContent?alt=sse", []string{"x-goog-api-key", testKey}},
 	{"/v1beta/models/g:countTokens", []string{"x-goog-api-key", testKey}},
+	{"/v1/images/generations", bearerAuth(testKey)},
+	{"/v1/images/edits", []string{"Authorization", "Bearer " + testKey, "Content-Type", "application/json"}},
+	{"/api/v3/images/generations", bearerAuth(testKey)},
 }
 
 // FuzzRequest sends arbitrary bodies to every parsing endpoint and checks
@@ -43,6 +46,10 @@ func FuzzRequest(f *testing.F) {
 	f.Add(uint8(6), `{"contents":[{"parts":[{"functionResponse":{"name":"f","response":{"a":["b c"]}}}]}],"generationConfig":{"thinkingConfig":{"thinkingBudget":0}},"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["g"]}}}`)
 	f.Add(uint8(7), "{\"contents\":[{\"parts\":[{\"text\":\"weather\"}]}],\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\",\"parameters\":{\"required\":[\"a\"],\"properties\":{\"a\":{\"enum\":[{\"x\" :\n [ 1 ,\t\"y z\\\" \"]}]}}}}]}]}")
 	f.Add(uint8(2), "{\"model\":\"m\",\"stream\":true,\"input\":\"x\",\n \"tools\": [\n {\"type\": \"function\", \"name\": \"f\"}\n ],\n \"tool_choice\": {\n\"type\":\"function\",\"name\":\"f\"}}")
+	f.Add(uint8(7), `{"contents":[{"parts":[{"text":"x"}]}],"generationConfig":{"responseModalities":["TEXT","IMAGE"],"maxOutputTokens":2}}`)
+	f.Add(uint8(9), `{"model":"dall-e-3","prompt":"a \"fox\"","n":2,"quality":"high"}`)
+	f.Add(uint8(10), `{"model":"gpt-image-1","prompt":"x","images":[{"image_url":"data:,"},{"file_id":"f"}]}`)
+	f.Add(uint8(11), `{"model":"m","prompt":"p","image":["u"],"size":"2x3","sequential_image_generation":"auto","sequential_image_generation_options":{"max_images":15},"response_format":"b64_json"}`)
 	f.Add(uint8(8), `{"generateContentRequest":{"contents":[{"parts":[{"text":"x"}]}],"systemInstruction":{"parts":[{"text":"y"}]}}}`)
 
 	f.Fuzz(func(t *testing.T, route uint8, body string) {

@@ -11,6 +11,7 @@ import (
 type geminiRequest struct {
 	prompt
 	thoughts bool // includeThoughts: return the thinking as a thought part
+	image    bool // responseModalities has IMAGE: answer with an image too
 }
 
 // field returns obj's member name, also accepting its snake_case spelling,
@@ -75,6 +76,10 @@ func parseGemini(body, model string) (geminiRequest, string) {
 		return true
 	})
 	g.maxTokens = parseInt(field(genConfig, "maxOutputTokens", "max_output_tokens"))
+	field(genConfig, "responseModalities", "response_modalities").ForEach(func(_, m gjson.Result) bool {
+		g.image = g.image || strings.EqualFold(m.Str, "IMAGE")
+		return !g.image
+	})
 	if tc := field(genConfig, "thinkingConfig", "thinking_config"); tc.IsObject() {
 		budget := field(tc, "thinkingBudget", "thinking_budget")
 		g.reasoning = !(budget.Type == gjson.Number && budget.Num == 0)
@@ -182,6 +187,9 @@ func serveGemini(x *exchange, model, body string, stream bool) {
 		return
 	}
 	r := x.plan(&g.prompt, d)
+	if g.image {
+		r.imageReply()
+	}
 	if stream {
 		x.geminiStream(&g, &r)
 		return
@@ -196,6 +204,10 @@ func serveGemini(x *exchange, model, body string, stream bool) {
 		b = appendFunctionCall(b, r.call)
 	} else {
 		b = appendGeminiText(b, r.text)
+		if r.usage.image > 0 {
+			b = append(b, ',')
+			b = appendInlineImage(b)
+		}
 	}
 	b = append(b, `],"role":"model"},"finishReason":`...)
 	b = appendString(b, geminiFinish(r.finish))
@@ -254,6 +266,13 @@ func appendUsageMetadata(b []byte, u usage) []byte {
 	if u.cacheRead > 0 {
 		b = append(b, `,"cacheTokensDetails":[{"modality":"TEXT","tokenCount":`...)
 		b = appendInt(b, u.cacheRead)
+		b = append(b, "}]"...)
+	}
+	if u.image > 0 {
+		b = append(b, `,"candidatesTokensDetails":[{"modality":"TEXT","tokenCount":`...)
+		b = appendInt(b, u.output-u.image)
+		b = append(b, `},{"modality":"IMAGE","tokenCount":`...)
+		b = appendInt(b, u.image)
 		b = append(b, "}]"...)
 	}
 	return append(b, '}')
@@ -346,7 +365,11 @@ func (x *exchange) geminiStream(g *geminiRequest, r *reply) {
 			return
 		}
 	} else {
-		gs.expect(r.words)
+		images := 0
+		if r.usage.image > 0 {
+			images = 1
+		}
+		gs.expect(r.words + images)
 		for i := range r.words {
 			if !gs.pace() {
 				return
@@ -356,6 +379,17 @@ func (x *exchange) geminiStream(g *geminiRequest, r *reply) {
 			gs.buf = append(gs.buf, `{"text":`...)
 			gs.buf = append(gs.buf, chunkJSON(i)...)
 			gs.buf = append(gs.buf, '}')
+			if !gs.end("", so, true) {
+				return
+			}
+		}
+		if images > 0 {
+			if !gs.pace() {
+				return
+			}
+			so.output, so.image = r.usage.output, r.usage.image
+			gs.begin()
+			gs.buf = appendInlineImage(gs.buf)
 			if !gs.end("", so, true) {
 				return
 			}

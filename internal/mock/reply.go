@@ -88,6 +88,7 @@ type usage struct {
 	reasoning  int
 	cacheRead  int // prompt tokens read from the prompt cache
 	cacheWrite int // prompt tokens written to the prompt cache
+	image      int // output tokens of a Gemini image, part of output
 }
 
 func (u usage) completion() int { return u.output + u.reasoning }

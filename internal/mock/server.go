@@ -173,6 +173,12 @@ func routeFor(r *http.Request) (routeMatch, bool) {
 		return routeMatch{d: &openaiDialect, method: http.MethodPost, h: handleResponses}, true
 	case "/v1/embeddings":
 		return routeMatch{d: &openaiDialect, method: http.MethodPost, h: handleEmbeddings}, true
+	case "/v1/images/generations":
+		return routeMatch{d: &openaiDialect, method: http.MethodPost, h: handleImageGenerations}, true
+	case "/v1/images/edits":
+		return routeMatch{d: &openaiDialect, method: http.MethodPost, h: handleImageEdits}, true
+	case "/api/v3/images/generations":
+		return routeMatch{d: &arkDialect, method: http.MethodPost, h: handleSeedream}, true
 	case "/v1/messages":
 		return routeMatch{d: &anthropicDialect, method: http.MethodPost, h: handleMessages}, true
 	case "/v1/messages/count_tokens":

@@ -64,6 +64,8 @@ type exchange struct {
 	upstream  string
 	// upstreamFailed: the upstream sent an error event mid-stream.
 	upstreamFailed bool
+	extra          billing.Micros   // charges beyond tokens (images at their price)
+	extraHold      billing.Micros   // what reserve holds beyond the token estimate
 	grant          *ratelimit.Grant // the rate limits' admission, released in finish
 	tokens         int64            // the token estimate the limits reserved
 	// cut: the stream ended before its proper end (upstream broke, client
@@ -220,7 +222,7 @@ func (x *exchange) reserve(ctx context.Context) *llm.Error {
 		maxOut = x.rl.opts.DefaultMaxOutputTokens
 	}
 	prompt := int64(x.bodyLen)/reserveBytesPerToken + x.peek.Images*reserveImageTokens
-	amount := x.model.Price.Estimate(prompt, maxOut*max(x.peek.N, 1))
+	amount := x.model.Price.Estimate(prompt, maxOut*max(x.peek.N, 1)) + x.extraHold
 	_, err := x.rl.ledger.Reserve(ctx, store.Hold{RequestID: x.id, UserID: x.key.UserID, KeyID: x.key.ID, Amount: amount})
 	switch {
 	case err == nil:
@@ -300,7 +302,7 @@ func (x *exchange) settle(ctx context.Context) {
 		}
 		x.source = llm.SourceEstimated
 	}
-	x.cost = x.model.Price.Cost(x.usage)
+	x.cost = x.model.Price.Cost(x.usage) + x.extra
 	note := "model=" + x.model.Name + " usage=" + string(x.source)
 	if _, err := x.rl.ledger.Settle(ctx, x.id, x.cost, note); err != nil {
 		x.rl.log.Error("settle failed; the hold is released at the next start", "request_id", x.id, "err", err)

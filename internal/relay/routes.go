@@ -23,6 +23,8 @@ func (rl *Relay) Register(mux *http.ServeMux) {
 	post("/v1/messages", rl.handler(protoAnthropic))
 	post("/v1/embeddings", rl.handler(protoEmbeddings))
 	post("/v1/messages/count_tokens", rl.countTokens(protoAnthropic))
+	post("/v1/images/generations", rl.imagesHandler(false))
+	post("/v1/images/edits", rl.imagesHandler(true))
 	mux.HandleFunc("POST /v1beta/models/{call}", rl.geminiCall)
 	mux.HandleFunc("POST /v1beta/models/{call}/", rl.geminiCall)
 

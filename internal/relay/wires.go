@@ -25,6 +25,7 @@ const (
 	protoAnthropic               // Anthropic Messages
 	protoGemini                  // Gemini generateContent
 	protoEmbeddings              // OpenAI embeddings: pass-through only
+	protoImages                  // OpenAI images (relay/images.go has its own path)
 )
 
 // wire is what the relay needs of one protocol. Everything protocol-specific
@@ -107,6 +108,9 @@ var wires = [...]wire{
 		},
 		parseResponse: gemini.ParseResponse,
 		decoder:       func() llm.StreamDecoder { return gemini.NewDecoder() },
+	},
+	protoImages: {
+		name: "openai-images", key: bearerKey, errorBody: chat.ErrorBody, streamError: chat.StreamErrorEvent,
 	},
 	protoEmbeddings: {
 		name: "openai-embeddings", key: bearerKey,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokenhot/tokenhot/internal/apikey"
+	"github.com/tokenhot/tokenhot/internal/billing"
 	"github.com/tokenhot/tokenhot/internal/secret"
 )
 
@@ -208,6 +209,40 @@ func TestMigrateRateLimits(t *testing.T) {
 					if _, err := s.w.ExecContext(ctx, `UPDATE `+table+` SET `+col+` = -1`); err == nil {
 						t.Errorf("%s.%s took a negative value", table, col)
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestMigrateMediaPrices upgrades a database holding a model written before
+// media prices existed: it reads back with none, and the new columns refuse
+// negative amounts and malformed JSON.
+func TestMigrateMediaPrices(t *testing.T) {
+	for _, d := range []string{DialectSQLite, DialectPostgres} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := testDSN(t, d)
+			box := testBox(t)
+			old := openAt(t, dsn, box, 2)
+			_, err := old.w.ExecContext(ctx, `INSERT INTO models (name, status, input_rate, output_rate, cached_input_rate,
+				cache_write_rate, reasoning_rate, per_request, max_output_tokens, updated_at)
+				VALUES ('m', 'available', 1, 2, 1, 1, 2, 3, 0, $1)`, old.tv(t0))
+			checkErr(t, err, nil)
+			checkErr(t, old.Close(), nil)
+
+			s := openTest(t, dsn, box)
+			m, err := s.GetModel(ctx, "m")
+			checkErr(t, err, nil)
+			diff(t, billing.Price{Input: 1, Output: 2, CachedInput: 1, CacheWrite: 1, Reasoning: 2, PerRequest: 3}, m.Price)
+			var media string
+			checkErr(t, s.r.QueryRowContext(ctx, `SELECT media_prices FROM models WHERE name = 'm'`).Scan(&media), nil)
+			diff(t, "{}", media)
+
+			for _, set := range []string{"per_image = -1", "per_second = -1", "media_prices = 'not json'"} {
+				if _, err := s.w.ExecContext(ctx, `UPDATE models SET `+set); err == nil {
+					t.Errorf("models took %s", set)
 				}
 			}
 		})

@@ -2,22 +2,72 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
+
+	"github.com/tokenhot/tokenhot/internal/billing"
 )
 
 // Prices are columns rather than a JSON blob so that they stay integers the
-// database itself can check, sum and query.
+// database itself can check, sum and query. The per-size and per-resolution
+// media prices, an open set of keys, are the exception: one JSON object,
+// mediaPrices, in media_prices.
 const modelCols = `name, status, input_rate, output_rate, cached_input_rate, cache_write_rate,
-	reasoning_rate, per_request, max_output_tokens, rpm, tpm, concurrent, updated_at`
+	reasoning_rate, per_request, per_image, per_second, media_prices, max_output_tokens, rpm, tpm, concurrent,
+	updated_at`
 
 func scanModel(r rowScanner) (Model, error) {
-	var m Model
+	var (
+		m     Model
+		media string
+	)
 	p := &m.Price
 	err := r.Scan(&m.Name, &m.Status, &p.Input, &p.Output, &p.CachedInput, &p.CacheWrite,
-		&p.Reasoning, &p.PerRequest, &m.MaxOutputTokens, &m.Limits.RPM, &m.Limits.TPM, &m.Limits.Concurrent,
-		scanTime(&m.Updated))
+		&p.Reasoning, &p.PerRequest, &p.PerImage, &p.PerSecond, &media, &m.MaxOutputTokens,
+		&m.Limits.RPM, &m.Limits.TPM, &m.Limits.Concurrent, scanTime(&m.Updated))
+	if err == nil {
+		err = decodeMediaPrices(media, p)
+	}
 	return m, err
+}
+
+// mediaPrices is the JSON of the media_prices column, in Micros.
+type mediaPrices struct {
+	Images  map[string]billing.Micros `json:"images,omitempty"`
+	Seconds map[string]billing.Micros `json:"seconds,omitempty"`
+}
+
+func encodeMediaPrices(p billing.Price) string {
+	b, _ := json.Marshal(mediaPrices{Images: p.ImagePrices, Seconds: p.SecondPrices}) // maps of integers always marshal
+	return string(b)
+}
+
+// decodeMediaPrices reads what encodeMediaPrices wrote into p; empty maps
+// read back nil, as they were normalised on the way in.
+func decodeMediaPrices(s string, p *billing.Price) error {
+	var mp mediaPrices
+	if err := json.Unmarshal([]byte(s), &mp); err != nil {
+		return fmt.Errorf("store: corrupt media prices %q: %w", s, err)
+	}
+	p.ImagePrices, p.SecondPrices = mp.Images, mp.Seconds
+	if len(p.ImagePrices) == 0 {
+		p.ImagePrices = nil
+	}
+	if len(p.SecondPrices) == 0 {
+		p.SecondPrices = nil
+	}
+	return nil
+}
+
+// cloneMicros copies a price map, so that the caller's map is not shared
+// with what the store returns; empty is nil.
+func cloneMicros(m map[string]billing.Micros) map[string]billing.Micros {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }
 
 func validModelStatus(s string) bool {
@@ -33,13 +83,14 @@ func validModelStatus(s string) bool {
 func (s *Store) UpsertModel(ctx context.Context, m Model) (Model, error) {
 	m.Name = strings.TrimSpace(m.Name)
 	p := m.Price
+	priceErr := p.Validate()
 	switch {
 	case m.Name == "":
 		return Model{}, fmt.Errorf("store: upsert model: %w: name is empty", ErrInvalid)
 	case !validModelStatus(m.Status):
 		return Model{}, fmt.Errorf("store: upsert model %q: %w: status %q", m.Name, ErrInvalid, m.Status)
-	case p.Input < 0 || p.Output < 0 || p.CachedInput < 0 || p.CacheWrite < 0 || p.Reasoning < 0 || p.PerRequest < 0:
-		return Model{}, fmt.Errorf("store: upsert model %q: %w: negative price", m.Name, ErrInvalid)
+	case priceErr != nil:
+		return Model{}, fmt.Errorf("store: upsert model %q: %w: %w", m.Name, ErrInvalid, priceErr)
 	case m.MaxOutputTokens < 0:
 		return Model{}, fmt.Errorf("store: upsert model %q: %w: negative max output tokens", m.Name, ErrInvalid)
 	}
@@ -47,17 +98,20 @@ func (s *Store) UpsertModel(ctx context.Context, m Model) (Model, error) {
 		return Model{}, fmt.Errorf("store: upsert model %q: %w", m.Name, err)
 	}
 	m.Updated = s.clock()
+	m.Price.ImagePrices, m.Price.SecondPrices = cloneMicros(p.ImagePrices), cloneMicros(p.SecondPrices)
 	_, err := s.w.ExecContext(ctx, `INSERT INTO models (`+modelCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (name) DO UPDATE SET status = excluded.status, input_rate = excluded.input_rate,
 			output_rate = excluded.output_rate, cached_input_rate = excluded.cached_input_rate,
 			cache_write_rate = excluded.cache_write_rate, reasoning_rate = excluded.reasoning_rate,
-			per_request = excluded.per_request, max_output_tokens = excluded.max_output_tokens,
+			per_request = excluded.per_request, per_image = excluded.per_image,
+			per_second = excluded.per_second, media_prices = excluded.media_prices,
+			max_output_tokens = excluded.max_output_tokens,
 			rpm = excluded.rpm, tpm = excluded.tpm, concurrent = excluded.concurrent,
 			updated_at = excluded.updated_at`,
 		m.Name, m.Status, int64(p.Input), int64(p.Output), int64(p.CachedInput), int64(p.CacheWrite),
-		int64(p.Reasoning), int64(p.PerRequest), m.MaxOutputTokens,
-		m.Limits.RPM, m.Limits.TPM, m.Limits.Concurrent, s.tv(m.Updated))
+		int64(p.Reasoning), int64(p.PerRequest), int64(p.PerImage), int64(p.PerSecond), encodeMediaPrices(p),
+		m.MaxOutputTokens, m.Limits.RPM, m.Limits.TPM, m.Limits.Concurrent, s.tv(m.Updated))
 	if err != nil {
 		return Model{}, fmt.Errorf("store: upsert model %q: %w", m.Name, err)
 	}

@@ -12,6 +12,9 @@ func TestModels(t *testing.T) {
 		ctx := context.Background()
 		price := billing.Price{Input: 2_500_000, Output: 10_000_000, CachedInput: 1_250_000,
 			CacheWrite: 3_000_000, Reasoning: 12_000_000, PerRequest: 100}
+		media := billing.Price{Input: 5_000_000, Output: 40_000_000, PerImage: 40_000, PerSecond: 100_000,
+			ImagePrices:  map[string]billing.Micros{"1024x1024/high": 167_000, "2K": 30_000, "4K": 0},
+			SecondPrices: map[string]billing.Micros{"720p": 100_000, "1080p": 250_000}}
 		for _, tc := range []struct {
 			name string
 			in   Model
@@ -33,6 +36,19 @@ func TestModels(t *testing.T) {
 			{name: "no name", in: Model{Name: " ", Status: ModelAvailable}, err: ErrInvalid},
 			{name: "negative price", in: Model{Name: "x", Status: ModelAvailable, Price: billing.Price{Output: -1}}, err: ErrInvalid},
 			{name: "negative fee", in: Model{Name: "x", Status: ModelAvailable, Price: billing.Price{PerRequest: -1}}, err: ErrInvalid},
+			{name: "media prices", in: Model{Name: "gpt-image-1", Status: ModelAvailable, Price: media},
+				want: Model{Name: "gpt-image-1", Status: ModelAvailable, Price: media, Updated: t0}},
+			{name: "empty media maps read back unset", in: Model{Name: "free", Status: ModelExperimental,
+				Price: billing.Price{ImagePrices: map[string]billing.Micros{}, SecondPrices: map[string]billing.Micros{}}},
+				want: Model{Name: "free", Status: ModelExperimental, Updated: t0}},
+			{name: "negative per image", in: Model{Name: "x", Status: ModelAvailable, Price: billing.Price{PerImage: -1}}, err: ErrInvalid},
+			{name: "negative per second", in: Model{Name: "x", Status: ModelAvailable, Price: billing.Price{PerSecond: -1}}, err: ErrInvalid},
+			{name: "negative image price", in: Model{Name: "x", Status: ModelAvailable,
+				Price: billing.Price{ImagePrices: map[string]billing.Micros{"2K": -1}}}, err: ErrInvalid},
+			{name: "bad image key", in: Model{Name: "x", Status: ModelAvailable,
+				Price: billing.Price{ImagePrices: map[string]billing.Micros{"1024x1024/": 1}}}, err: ErrInvalid},
+			{name: "bad resolution key", in: Model{Name: "x", Status: ModelAvailable,
+				Price: billing.Price{SecondPrices: map[string]billing.Micros{"": 1}}}, err: ErrInvalid},
 			{name: "negative max tokens", in: Model{Name: "x", Status: ModelAvailable, MaxOutputTokens: -1}, err: ErrInvalid},
 			{name: "negative rpm", in: Model{Name: "x", Status: ModelAvailable, Limits: Limits{RPM: -1}}, err: ErrInvalid},
 			{name: "negative tpm", in: Model{Name: "x", Status: ModelAvailable, Limits: Limits{TPM: -1}}, err: ErrInvalid},
@@ -54,7 +70,17 @@ func TestModels(t *testing.T) {
 		}
 		list, err := s.ListModels(ctx)
 		checkErr(t, err, nil)
-		diff(t, []string{"free", "gpt-4o", "old"}, names(list))
+		diff(t, []string{"free", "gpt-4o", "gpt-image-1", "old"}, names(list))
+		diff(t, media, list[2].Price)
+
+		// The store keeps its own copy of the maps.
+		in := Model{Name: "alias", Status: ModelAvailable, Price: billing.Price{ImagePrices: map[string]billing.Micros{"2K": 1}}}
+		got, err := s.UpsertModel(ctx, in)
+		checkErr(t, err, nil)
+		in.Price.ImagePrices["2K"] = 2
+		diff(t, billing.Micros(1), got.Price.ImagePrices["2K"])
+		checkErr(t, s.DeleteModel(ctx, "alias"), nil)
+		checkErr(t, s.DeleteModel(ctx, "gpt-image-1"), nil)
 
 		checkErr(t, s.DeleteModel(ctx, "old"), nil)
 		checkErr(t, s.DeleteModel(ctx, "old"), ErrNotFound)

@@ -44,7 +44,8 @@ const Usage = `Administration of a running Tokenhot server (docs/ADMIN.md has th
   tokenhot channel show|enable|disable|delete ID
   tokenhot model list
   tokenhot model set NAME --input USD --output USD [--cached-input USD] [--cache-write USD] [--reasoning USD]
-                     [--per-request USD] [--status S] [--max-output-tokens N] [RATE LIMITS]
+                     [--per-request USD] [--per-image USD] [--image-prices JSON] [--per-second USD]
+                     [--second-prices JSON] [--status S] [--max-output-tokens N] [RATE LIMITS]
   tokenhot model show|delete NAME
   tokenhot topup USER AMOUNT [--note TEXT] [--idempotency-key K]
   tokenhot adjust USER AMOUNT --reason TEXT [--idempotency-key K]

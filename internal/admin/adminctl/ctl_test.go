@@ -1,8 +1,12 @@
 package adminctl
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +132,61 @@ func TestRateFlags(t *testing.T) {
 			}
 			if got := rateText(got); got != tc.text {
 				t.Errorf("text %q, want %q", got, tc.text)
+			}
+		})
+	}
+}
+
+// model set sends the media prices it is given and shows them back.
+func TestModelSetMediaPrices(t *testing.T) {
+	var got admin.ModelRequest
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "PUT" || r.URL.Path != "/admin/v1/models/gpt-image-1" {
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusTeapot)
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(admin.Model{Name: "gpt-image-1", Status: got.Status, Price: *got.Price})
+	}))
+	defer srv.Close()
+	getenv := func(k string) string {
+		return map[string]string{"TOKENHOT_URL": srv.URL, "TOKENHOT_ADMIN_TOKEN": "t"}[k]
+	}
+	var out, errOut strings.Builder
+	err := Run(context.Background(), []string{"model", "set", "gpt-image-1", "--input", "5", "--output", "40",
+		"--per-image", "0.04", "--image-prices", `{"1024x1024/high":"0.167","2K":0.03}`,
+		"--per-second", "0.1", "--second-prices", `{"720p":"0.10","1080p":0.25}`}, getenv, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	want := admin.Price{Input: "5", Output: "40", PerImage: "0.04", Images: map[string]string{"1024x1024/high": "0.167", "2K": "0.03"},
+		PerSecond: "0.1", Seconds: map[string]string{"720p": "0.10", "1080p": "0.25"}}
+	if d := cmp.Diff(&want, got.Price); d != "" {
+		t.Errorf("request price (-want +got):\n%s", d)
+	}
+	shown := strings.Join(strings.Fields(out.String()), " ")
+	for _, line := range []string{"per image: 0.04 USD", "image prices: 1024x1024/high=0.167, 2K=0.03",
+		"per second: 0.1 USD", "second prices: 1080p=0.25, 720p=0.10"} {
+		if !strings.Contains(shown, line) {
+			t.Errorf("output lacks %q:\n%s", line, out.String())
+		}
+	}
+
+	for _, tc := range []struct{ name, value, err string }{
+		{"not json", `2K=0.03`, "want a JSON object"},
+		{"not an object", `["0.03"]`, "want a JSON object"},
+		{"two objects", `{} {}`, "want one JSON object"},
+		{"bool amount", `{"2K":true}`, `"2K": want a USD amount`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var f pricesFlag
+			if err := f.Set(tc.value); err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Set(%q) = %v, want %q", tc.value, err, tc.err)
 			}
 		})
 	}
