@@ -53,6 +53,8 @@ type Config struct {
 	Routing Routing `yaml:"routing"`
 	// Redis shares rate limits between gateway processes.
 	Redis Redis `yaml:"redis"`
+	// Tasks tunes asynchronous video tasks.
+	Tasks Tasks `yaml:"tasks"`
 
 	Channels []Channel `yaml:"channels"`
 	Models   []Model   `yaml:"models"`
@@ -139,6 +141,13 @@ type Redis struct {
 	// unreachable each process enforces its 1/Nodes share locally
 	// (default 1).
 	Nodes int `yaml:"nodes"`
+}
+
+// Tasks tunes the polling of asynchronous tasks (video).
+type Tasks struct {
+	// PollInterval is the first delay before a new task is polled and the
+	// period of the poller (default 2s); later polls back off to 30s.
+	PollInterval Duration `yaml:"poll_interval"`
 }
 
 // Channel declares an upstream account.

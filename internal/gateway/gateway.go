@@ -31,6 +31,7 @@ import (
 	"github.com/tokenhot/tokenhot/internal/reqlog"
 	"github.com/tokenhot/tokenhot/internal/secret"
 	"github.com/tokenhot/tokenhot/internal/store"
+	"github.com/tokenhot/tokenhot/internal/task"
 )
 
 // Options are the parts of the environment the gateway reads.
@@ -116,6 +117,9 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	if err != nil {
 		return err
 	}
+	if err := g.restoreTaskHolds(ctx); err != nil {
+		return err
+	}
 
 	var proxies []netip.Prefix
 	for _, p := range cfg.TrustedProxies {
@@ -138,7 +142,8 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	g.closeLimiter = closeLimiter
 	rl := relay.New(cat, money, g.Logs, client, o.Log, relay.Options{
 		MaxAttempts: cfg.Routing.MaxAttempts, RetryTimeout: time.Duration(cfg.Routing.RetryTimeout),
-		Router: router, Limiter: limiter, Metrics: g.Metrics,
+		Router: router, Limiter: limiter, Metrics: g.Metrics, Tasks: st,
+		FirstPoll:    func(now time.Time) time.Time { return now.Add(cfg.Tasks.PollInterval.Or(2 * time.Second)) },
 		MaxBodyBytes: cfg.MaxBodyBytes, DefaultMaxOutputTokens: cfg.DefaultMaxOutputTokens,
 		TrustedProxies: proxies, IdleTimeout: cfg.Upstream.IdleTimeout.Or(2 * time.Minute), TotalTimeout: total,
 		Media: media.New(media.Options{AllowPrivate: cfg.Media.AllowPrivate, MaxBytes: cfg.Media.MaxBytes,
@@ -167,7 +172,10 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	// settlement) are refunded, now and periodically.
 	sweepCtx, stop := context.WithCancel(context.Background())
 	g.stop = stop
-	g.sweeper.Add(3)
+	worker := task.New(st, money, rl, rl.VideoCost, task.Options{Node: g.node,
+		Interval: cfg.Tasks.PollInterval.Or(2 * time.Second), Log: o.Log})
+	g.sweeper.Add(4)
+	go func() { defer g.sweeper.Done(); worker.Run(sweepCtx) }()
 	go g.sweep(sweepCtx, total+5*time.Minute)
 	go g.listen(sweepCtx)
 	go g.probeLoop(sweepCtx, time.Duration(cfg.Routing.TestInterval), cfg.Routing.TestModel)
@@ -378,4 +386,24 @@ func writeSecret(path, value string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(value+"\n"), 0o600)
+}
+
+// restoreTaskHolds takes again, after a restart, the holds of video tasks
+// that have not been settled: with SQLite holds live in memory, and a task
+// outlives the process that submitted it. (PostgreSQL keeps holds in the
+// database.)
+func (g *Gateway) restoreTaskHolds(ctx context.Context) error {
+	if g.ledger == nil {
+		return nil
+	}
+	tasks, err := g.Store.UnsettledTasks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if err := g.ledger.Restore(store.Hold{RequestID: t.ID, UserID: t.UserID, KeyID: t.KeyID, Amount: t.Held}); err != nil {
+			return fmt.Errorf("restoring the hold of task %s: %w", t.ID, err)
+		}
+	}
+	return nil
 }

@@ -204,6 +204,32 @@ func (l *Ledger) Reserve(ctx context.Context, h store.Hold) (store.Entry, error)
 		BalanceAfter: a.balance - a.held, Ref: h.RequestID, Created: now}, nil
 }
 
+// Restore puts back, after a restart, the hold of work that outlives a
+// process (an asynchronous video task): holds live in memory, so one taken
+// before the restart must be taken again before the work is settled. It
+// does not check the balance: the money was admitted when the hold was
+// first taken. Restoring a hold that is already there does nothing.
+func (l *Ledger) Restore(h store.Hold) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errClosed
+	}
+	if _, dup := l.holds[h.RequestID]; dup {
+		return nil
+	}
+	a := l.users[h.UserID]
+	if a == nil {
+		return store.ErrNotFound
+	}
+	if k := l.keys[h.KeyID]; k != nil {
+		k.held += h.Amount
+	}
+	a.held += h.Amount
+	l.holds[h.RequestID] = hold{Hold: h, at: l.now()}
+	return nil
+}
+
 // Settle charges cost for a reserved request and releases the rest.
 func (l *Ledger) Settle(ctx context.Context, requestID string, cost billing.Micros, note string) (store.Entry, error) {
 	return l.release(requestID, cost, note, false)

@@ -25,7 +25,8 @@ type faultRequest struct {
 //	POST /_mock/reset
 //
 // It is unauthenticated: the mock is a test tool. GET
-// /_mock/files/image-<i>.png serves the image that image replies link to.
+// /_mock/files/image-<i>.png serves the image that image replies link to, and
+// GET /_mock/files/video-<n>.mp4 the video of Seedance tasks.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	if name, ok := strings.CutPrefix(r.URL.Path, "/_mock/files/"); ok {
 		serveFile(w, r, name)

@@ -143,6 +143,11 @@ func arkError(b []byte, status int, msg, reqID string, _ time.Duration) []byte {
 	default:
 		typ, code = strings.ReplaceAll(http.StatusText(status), " ", ""), "InvalidParameter"
 	}
+	return appendArkError(b, code, typ, msg, reqID)
+}
+
+// appendArkError writes an Ark error body with the given code and type.
+func appendArkError(b []byte, code, typ, msg, reqID string) []byte {
 	b = append(b, `{"error":{"code":`...)
 	b = appendString(b, code)
 	b = appendField(b, "message", msg+" Request id: "+reqID)

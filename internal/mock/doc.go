@@ -12,8 +12,11 @@
 //
 // OpenAI (Authorization: Bearer): POST /v1/chat/completions, POST
 // /v1/responses, POST /v1/embeddings, POST /v1/images/generations, POST
-// /v1/images/edits, GET /v1/models, GET /v1/models/{id}. Ark (Bearer): POST
-// /api/v3/chat/completions, POST /api/v3/images/generations. Anthropic (x-api-key or
+// /v1/images/edits, POST /v1/videos, GET and DELETE /v1/videos/{id}, GET
+// /v1/videos/{id}/content, GET /v1/models, GET /v1/models/{id}. Ark (Bearer):
+// POST /api/v3/chat/completions, POST /api/v3/images/generations, POST
+// /api/v3/contents/generations/tasks, GET and DELETE
+// /api/v3/contents/generations/tasks/{id}. Anthropic (x-api-key or
 // Bearer; anthropic-version required): POST /v1/messages, POST
 // /v1/messages/count_tokens, GET /v1/models[/{id}] (told from OpenAI's by the
 // anthropic-version or x-api-key header). Gemini (x-goog-api-key, ?key= or
@@ -159,6 +162,76 @@
 // and the [[mock:status=N]] and [[mock:delay=D]] directives (in the prompt)
 // apply to the image routes.
 //
+// # Videos
+//
+// Video generation is a task: a POST creates it queued, and every GET of it
+// by the key that created it advances it one step and answers its new state.
+// The clock never moves a task, so a test polls without waiting. With
+// Options.VideoSteps = n (default 2), GET k < n reports it in progress with
+// progress 100·k/n and GET n finishes it: completed, or failed when the
+// prompt (Ark: any text item) contains [[mock:fail]]. A finished task stays
+// as it is. A negative VideoSteps keeps every task queued. Another key, or
+// an unknown id, gets a 404; task numbers n count Sora and Seedance tasks
+// together from 1 and are never reused, not even after Reset, which forgets
+// the tasks. The mock keeps the latest 65536 tasks.
+//
+// POST /v1/videos (OpenAI Sora) takes multipart/form-data, as openai-go and
+// npm send it, or JSON: prompt (required), model (default sora-2), seconds
+// "4", "8" or "12" (default "4"; a JSON number too), size WxH (default
+// 720x1280), input_reference (a file part that must sniff as PNG, JPEG or
+// WebP, input_reference[image_url] / [file_id] fields, or JSON
+// {image_url|file_id}). It and every GET answer the VideoResource, with
+// openai-poll-after-ms: 10 so that openai-go's PollStatus polls fast:
+//
+//	{"id":"video_<n>","object":"video","model":…,"status":"queued","progress":0,
+//	 "created_at":<now>,"size":…,"seconds":…,"prompt":…,"completed_at":null,
+//	 "expires_at":null,"error":null,"remixed_from_video_id":null}
+//
+// Status goes queued (0) → in_progress (50) → completed (100), with
+// completed_at = the time of the finishing GET and expires_at = completed_at
+// + 3600; or → failed (100) with completed_at, expires_at null and
+// "error":{"code":"moderation_blocked","message":…}. GET
+// /v1/videos/{id}/content answers a completed video with a fixed 64-byte
+// MP4 (video/mp4; an ftyp box, brand mp42, and an mdat box), or with
+// ?variant=thumbnail or spritesheet a 1×1 WebP (image/webp); before
+// completion, or after a failure, a 404 in OpenAI's error shape. DELETE
+// removes a completed or failed video ({"id","object":"video.deleted",
+// "deleted":true}) and refuses one still queued or in progress with a 400.
+// Sora responses carry no usage.
+//
+// POST /api/v3/contents/generations/tasks (Ark Seedance) needs model and a
+// non-empty content array of {type:"text",text}, {type:"image_url",
+// image_url:{url},role?}, {type:"video_url",video_url:{url},role?},
+// {type:"audio_url",audio_url:{url},role?} or {type:"draft_task",
+// draft_task:{id}}; resolution and ratio are strings (default 720p and
+// 16:9), duration an integer from 1 to 60 (default 5), seed an integer from
+// -1 (random, reported as 42) to 2³²−1; watermark, generate_audio,
+// return_last_frame, camera_fixed and draft booleans; callback_url a string
+// (the mock never calls it). The older text commands --resolution/--rs,
+// --ratio/--rt, --duration/--dur and --seed in the text fill what the
+// top-level fields leave unset. It answers {"id":"cgt-<n>"}; a GET answers
+//
+//	{"id":"cgt-<n>","model":…,"status":…,
+//	 ["error":{"code":"OutputVideoSensitiveContentDetected","message":…},]   failed
+//	 ["content":{"video_url":"<base>/_mock/files/video-<n>.mp4"           succeeded
+//	            [,"last_frame_url":"<base>/_mock/files/image-<n>.png"]},    return_last_frame
+//	  "usage":{"completion_tokens":T,"total_tokens":T},]                   succeeded
+//	 "created_at":…,"updated_at":<time of the last change>,"seed":…,"resolution":…,
+//	 "ratio":…,"duration":…,"framespersecond":24[,"generate_audio":…],
+//	 "service_tier":"default","execution_expires_after":172800}
+//
+// with T = duration × 21780 and status queued → running → succeeded or
+// failed. DELETE answers {} and cancels a queued task (status "cancelled"
+// from then on) or deletes a finished one (then 404); a running task gets a
+// 400. An unknown task is a 404 with code ResourceNotFound. GET
+// /_mock/files/video-<digits>.mp4 serves the MP4 (no key, not counted).
+//
+// Stats count every task request like any other. Seedance's usage is
+// counted once per task, as completion tokens, by the first GET that
+// reports it succeeded. [[mock:status=N]] and [[mock:delay=D]] in the prompt
+// apply to the create call; a key's fault applies to every task request, and
+// a faulted GET does not advance the task.
+//
 // # Faults
 //
 // SetFault installs a Fault for one upstream key, or with key "" for every
@@ -192,6 +265,7 @@
 //	GET  /_mock/stats?key=sk-1   (no key: totals)
 //	POST /_mock/reset
 //	GET  /_mock/files/image-<i>.png   (the mock image; see Images)
+//	GET  /_mock/files/video-<n>.mp4   (the mock video; see Videos)
 //
 // Durations in a fault are Go duration strings or numbers of milliseconds;
 // the fields are status, retry_after, first_byte_delay, cut_after and times.

@@ -142,6 +142,8 @@ type directives struct {
 	cut    int
 	delay  time.Duration
 	tool   bool
+	// fail makes a video task end failed instead of succeeded; not a fault.
+	fail bool
 	// cacheRead and cacheWrite are the prompt tokens to report as read from
 	// and written to the prompt cache ([[mock:cache=R,W]]); not a fault.
 	cacheRead, cacheWrite int
@@ -178,6 +180,8 @@ func parseDirectives(s string) directives {
 			}
 		case "tool":
 			d.tool = true
+		case "fail":
+			d.fail = true
 		case "cache":
 			if r, w, ok := parseCache(value); ok {
 				d.cacheRead, d.cacheWrite = r, w

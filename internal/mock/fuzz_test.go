@@ -26,6 +26,9 @@ var fuzzRoutes = []struct {
 	{"/v1/images/generations", bearerAuth(testKey)},
 	{"/v1/images/edits", []string{"Authorization", "Bearer " + testKey, "Content-Type", "application/json"}},
 	{"/api/v3/images/generations", bearerAuth(testKey)},
+	{"/v1/videos", bearerAuth(testKey)},
+	{"/v1/videos", []string{"Authorization", "Bearer " + testKey, "Content-Type", "multipart/form-data; boundary=b"}},
+	{"/api/v3/contents/generations/tasks", bearerAuth(testKey)},
 }
 
 // FuzzRequest sends arbitrary bodies to every parsing endpoint and checks
@@ -50,6 +53,9 @@ func FuzzRequest(f *testing.F) {
 	f.Add(uint8(9), `{"model":"dall-e-3","prompt":"a \"fox\"","n":2,"quality":"high"}`)
 	f.Add(uint8(10), `{"model":"gpt-image-1","prompt":"x","images":[{"image_url":"data:,"},{"file_id":"f"}]}`)
 	f.Add(uint8(11), `{"model":"m","prompt":"p","image":["u"],"size":"2x3","sequential_image_generation":"auto","sequential_image_generation_options":{"max_images":15},"response_format":"b64_json"}`)
+	f.Add(uint8(12), `{"model":"sora-2","prompt":"p [[mock:fail]]","seconds":8,"size":"1x2","input_reference":{"image_url":"u"}}`)
+	f.Add(uint8(13), "--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\np\r\n--b\r\nContent-Disposition: form-data; name=\"seconds\"\r\n\r\n12\r\n--b--\r\n")
+	f.Add(uint8(14), `{"model":"m","content":[{"type":"text","text":"p --rs 480p --dur 3 --seed 9"},{"type":"image_url","image_url":{"url":"u"},"role":"first_frame"}],"duration":4,"return_last_frame":true,"generate_audio":false}`)
 	f.Add(uint8(8), `{"generateContentRequest":{"contents":[{"parts":[{"text":"x"}]}],"systemInstruction":{"parts":[{"text":"y"}]}}}`)
 
 	f.Fuzz(func(t *testing.T, route uint8, body string) {

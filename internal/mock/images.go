@@ -50,18 +50,17 @@ func gptImageOutput(quality string) int {
 // fileURL is where GET /_mock/files serves the i-th image of a response, on
 // the host the request came to.
 func (x *exchange) fileURL(i int) string {
-	scheme := "http://"
-	if x.r.TLS != nil {
-		scheme = "https://"
-	}
-	return scheme + x.r.Host + "/_mock/files/image-" + strconv.Itoa(i) + ".png"
+	return x.baseURL() + "/_mock/files/image-" + strconv.Itoa(i) + ".png"
 }
 
-// serveFile answers GET /_mock/files/image-<i>.png with pngImage.
+// serveFile answers GET /_mock/files/image-<i>.png with pngImage and
+// GET /_mock/files/video-<n>.mp4 with mp4Video.
 func serveFile(w http.ResponseWriter, r *http.Request, name string) {
-	digits, ok := strings.CutPrefix(name, "image-")
-	if ok {
-		digits, ok = strings.CutSuffix(digits, ".png")
+	ct, file := "image/png", pngImage
+	digits, ok := numberedFile(name, "image-", ".png")
+	if !ok {
+		ct, file = "video/mp4", mp4Video
+		digits, ok = numberedFile(name, "video-", ".mp4")
 	}
 	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
 		controlError(w, http.StatusNotFound, "unknown file "+name)
@@ -72,12 +71,21 @@ func serveFile(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "image/png")
-	h.Set("Content-Length", strconv.Itoa(len(pngImage)))
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(file)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
-		w.Write(pngImage)
+		w.Write(file)
 	}
+}
+
+// numberedFile cuts prefix and suffix off name.
+func numberedFile(name, prefix, suffix string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, suffix)
 }
 
 // imageRequest is an OpenAI image generation or edit (§4).

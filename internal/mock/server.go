@@ -26,6 +26,12 @@ type Options struct {
 	Keys []string
 	// Now is the clock for `created` timestamps; nil means time.Now.
 	Now func() time.Time
+	// VideoSteps is the number of GETs a video task (Sora or Seedance) takes
+	// to finish: GET k < VideoSteps reports it in progress with progress
+	// 100·k/VideoSteps, GET VideoSteps completes (or fails) it. Zero means 2
+	// (queued → in_progress 50 → completed 100); a negative value keeps
+	// every task queued. The clock never moves a task.
+	VideoSteps int
 }
 
 // defaultChunks is the reply length when Options.Chunks is not set.
@@ -44,6 +50,7 @@ type Server struct {
 
 	faults faultTable
 	stats  statsTable
+	tasks  taskTable // video tasks
 }
 
 // New returns a Server with the given options.
@@ -63,6 +70,7 @@ func New(opts Options) *Server {
 	}
 	s.faults.init()
 	s.stats.init()
+	s.tasks.init()
 	return s
 }
 
@@ -75,10 +83,12 @@ func (s *Server) SetFault(apiKey string, f Fault) { s.faults.set(apiKey, f) }
 // all keys when apiKey is "".
 func (s *Server) Stats(apiKey string) Stats { return s.stats.get(apiKey) }
 
-// Reset clears every fault and counter.
+// Reset clears every fault, counter and video task. Task numbers go on
+// from where they were, so an id is never reused.
 func (s *Server) Reset() {
 	s.faults.reset()
 	s.stats.reset()
+	s.tasks.reset()
 }
 
 // exchange is one request and what became of it. The deferred record in
@@ -179,6 +189,10 @@ func routeFor(r *http.Request) (routeMatch, bool) {
 		return routeMatch{d: &openaiDialect, method: http.MethodPost, h: handleImageEdits}, true
 	case "/api/v3/images/generations":
 		return routeMatch{d: &arkDialect, method: http.MethodPost, h: handleSeedream}, true
+	case "/v1/videos":
+		return routeMatch{d: &openaiDialect, method: http.MethodPost, h: handleVideoCreate}, true
+	case "/api/v3/contents/generations/tasks":
+		return routeMatch{d: &arkDialect, method: http.MethodPost, h: handleSeedanceCreate}, true
 	case "/v1/messages":
 		return routeMatch{d: &anthropicDialect, method: http.MethodPost, h: handleMessages}, true
 	case "/v1/messages/count_tokens":
@@ -190,6 +204,12 @@ func routeFor(r *http.Request) (routeMatch, bool) {
 		return routeMatch{d: &openaiDialect, method: http.MethodGet, h: handleOpenAIModels}, true
 	case "/v1beta/models":
 		return routeMatch{d: &geminiDialect, method: http.MethodGet, h: handleGeminiModels}, true
+	}
+	if rest, ok := strings.CutPrefix(p, "/v1/videos/"); ok && rest != "" {
+		return videoRoute(r, rest)
+	}
+	if id, ok := strings.CutPrefix(p, "/api/v3/contents/generations/tasks/"); ok && id != "" {
+		return seedanceRoute(r, id)
 	}
 	if id, ok := strings.CutPrefix(p, "/v1beta/models/"); ok && id != "" {
 		rt := geminiRoute(id)

@@ -66,6 +66,7 @@ type exchange struct {
 	upstreamFailed bool
 	extra          billing.Micros   // charges beyond tokens (images at their price)
 	extraHold      billing.Micros   // what reserve holds beyond the token estimate
+	holdAmount     billing.Micros   // what reserve held
 	grant          *ratelimit.Grant // the rate limits' admission, released in finish
 	tokens         int64            // the token estimate the limits reserved
 	// cut: the stream ended before its proper end (upstream broke, client
@@ -226,7 +227,7 @@ func (x *exchange) reserve(ctx context.Context) *llm.Error {
 	_, err := x.rl.ledger.Reserve(ctx, store.Hold{RequestID: x.id, UserID: x.key.UserID, KeyID: x.key.ID, Amount: amount})
 	switch {
 	case err == nil:
-		x.held = true
+		x.held, x.holdAmount = true, amount
 		return nil
 	case errors.Is(err, store.ErrInsufficientFunds):
 		return llm.Errorf(llm.KindInsufficient, "insufficient_balance",

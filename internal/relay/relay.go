@@ -60,6 +60,10 @@ type Options struct {
 	// Limiter, if set, applies the rate limits of keys, users, models and
 	// channels.
 	Limiter Limiter
+	// Tasks, if set, keeps video tasks; FirstPoll says when a new one is
+	// first polled (task.Worker.FirstPoll).
+	Tasks     Tasks
+	FirstPoll func(time.Time) time.Time
 	// Metrics, if set, is told about every attempt and request.
 	Metrics Metrics
 	Now     func() time.Time
@@ -90,6 +94,7 @@ type Relay struct {
 	router  *routing.Router
 	metrics Metrics
 	limiter Limiter
+	tasks   Tasks
 
 	mu       sync.Mutex
 	inflight int        // requests between arrival and settlement
@@ -166,7 +171,7 @@ func New(cat *catalog.Catalog, ledger Ledger, logs LogSink, client *http.Client,
 		o.Router = routing.NewRouter(routing.NewHealth(routing.BreakerOptions{}, o.Now, nil))
 	}
 	rl := &Relay{cat: cat, ledger: ledger, logs: logs, client: client, log: log, opts: o, media: o.Media, router: o.Router, metrics: o.Metrics,
-		limiter: o.Limiter}
+		limiter: o.Limiter, tasks: o.Tasks}
 	rl.idle = sync.NewCond(&rl.mu)
 	return rl
 }
@@ -296,4 +301,12 @@ func (rl *Relay) rateLimited(scopeKind, kind string) {
 	if rl.metrics != nil {
 		rl.metrics.RateLimited(scopeKind, kind)
 	}
+}
+
+// firstPoll is when a new task is first polled.
+func (rl *Relay) firstPoll(now time.Time) time.Time {
+	if rl.opts.FirstPoll != nil {
+		return rl.opts.FirstPoll(now)
+	}
+	return now.Add(2 * time.Second)
 }

@@ -25,6 +25,12 @@ func (rl *Relay) Register(mux *http.ServeMux) {
 	post("/v1/messages/count_tokens", rl.countTokens(protoAnthropic))
 	post("/v1/images/generations", rl.imagesHandler(false))
 	post("/v1/images/edits", rl.imagesHandler(true))
+	post("/v1/videos", rl.videosCreate(false))
+	post("/v1/video/generations", rl.videosCreate(true))
+	mux.HandleFunc("GET /v1/videos/{id}", rl.videosGet(false))
+	mux.HandleFunc("GET /v1/video/generations/{id}", rl.videosGet(true))
+	mux.HandleFunc("GET /v1/videos/{id}/content", rl.videosContent)
+	mux.HandleFunc("GET /v1/video/generations/{id}/content", rl.videosContent)
 	mux.HandleFunc("POST /v1beta/models/{call}", rl.geminiCall)
 	mux.HandleFunc("POST /v1beta/models/{call}/", rl.geminiCall)
 

@@ -95,9 +95,15 @@ func (s *Store) release(ctx context.Context, requestID, kind string, cost billin
 // ReleaseStaleHolds refunds every hold created before olderThan and reports
 // how many. At start-up, every hold older than the process is one a crash
 // left behind; its request will never settle.
+//
+// The hold of an asynchronous task that is not settled is never refunded,
+// however old: the task outlives the request that created it, and whoever
+// claims it next settles it. (A task row is written right after its hold,
+// long before the hold can be old enough to be swept.)
 func (s *Store) ReleaseStaleHolds(ctx context.Context, olderThan time.Time) (int, error) {
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT request_id FROM holds WHERE created_at < $1 ORDER BY created_at`, s.tv(olderThan))
+	rows, err := s.r.QueryContext(ctx, `SELECT request_id FROM holds WHERE created_at < $1
+		AND NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.id = holds.request_id AND NOT tasks.settled)
+		ORDER BY created_at`, s.tv(olderThan))
 	if err != nil {
 		return 0, fmt.Errorf("store: release stale holds: %w", err)
 	}

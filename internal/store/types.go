@@ -205,3 +205,52 @@ type LogFilter struct {
 	BeforeID int64     // 0: from the newest; else rows with ID < BeforeID
 	Limit    int       // 0: 100; capped at 1000
 }
+
+// Task statuses. Queued and in progress are the upstream's; completed and
+// failed are final.
+const (
+	TaskQueued     = "queued"
+	TaskInProgress = "in_progress"
+	TaskCompleted  = "completed"
+	TaskFailed     = "failed"
+)
+
+// Task is an asynchronous generation (a video) that the gateway polls the
+// upstream for until it ends, then settles. ID is the public task id and the
+// request id of its hold. It never holds the prompt or the output: only
+// metadata and where the upstream put the result.
+type Task struct {
+	ID         string `json:"id"`
+	UserID     int64  `json:"user_id"`
+	KeyID      int64  `json:"key_id"`
+	Model      string `json:"model"`
+	ChannelID  int64  `json:"channel_id"`
+	Kind       string `json:"kind"` // the upstream's task API: sora | seedance
+	UpstreamID string `json:"upstream_id"`
+	Status     string `json:"status"`
+	Progress   int    `json:"progress"` // 0..100
+	// Held is what the task's hold reserved; Cost what it was charged.
+	Held         billing.Micros `json:"held"`
+	Cost         billing.Micros `json:"cost"`
+	Seconds      int64          `json:"seconds"`
+	Resolution   string         `json:"resolution,omitempty"`
+	Size         string         `json:"size,omitempty"`
+	ErrorCode    string         `json:"error_code,omitempty"`
+	ErrorMessage string         `json:"error_message,omitempty"`
+	ResultURL    string         `json:"result_url,omitempty"`
+	UsageTokens  int64          `json:"usage_tokens,omitempty"`
+	// LeaseOwner polls the task until LeaseUntil; "" and nil: nobody.
+	LeaseOwner string     `json:"-"`
+	LeaseUntil *time.Time `json:"-"`
+	NextPollAt time.Time  `json:"next_poll_at"`
+	Polls      int        `json:"polls"`
+	// Settled is set once, when the hold has been settled or refunded.
+	Settled     bool       `json:"settled"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+}
+
+// Final reports whether the task has ended, completed or failed.
+func (t Task) Final() bool { return t.Status == TaskCompleted || t.Status == TaskFailed }
