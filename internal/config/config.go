@@ -148,6 +148,12 @@ type Tasks struct {
 	// PollInterval is the first delay before a new task is polled and the
 	// period of the poller (default 2s); later polls back off to 30s.
 	PollInterval Duration `yaml:"poll_interval"`
+	// KeepDir, if set, is where finished videos are copied so that they
+	// stay retrievable after the upstream's link expires (Ark's last a
+	// day); they are deleted after Keep (default 72h). Unset, videos are
+	// streamed from the upstream and the gateway keeps no output.
+	KeepDir string   `yaml:"keep_dir"`
+	Keep    Duration `yaml:"keep"`
 }
 
 // Channel declares an upstream account.

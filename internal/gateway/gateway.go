@@ -144,6 +144,7 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 		MaxAttempts: cfg.Routing.MaxAttempts, RetryTimeout: time.Duration(cfg.Routing.RetryTimeout),
 		Router: router, Limiter: limiter, Metrics: g.Metrics, Tasks: st,
 		FirstPoll:    func(now time.Time) time.Time { return now.Add(cfg.Tasks.PollInterval.Or(2 * time.Second)) },
+		VideoDir:     cfg.Tasks.KeepDir,
 		MaxBodyBytes: cfg.MaxBodyBytes, DefaultMaxOutputTokens: cfg.DefaultMaxOutputTokens,
 		TrustedProxies: proxies, IdleTimeout: cfg.Upstream.IdleTimeout.Or(2 * time.Minute), TotalTimeout: total,
 		Media: media.New(media.Options{AllowPrivate: cfg.Media.AllowPrivate, MaxBytes: cfg.Media.MaxBytes,
@@ -173,9 +174,13 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	sweepCtx, stop := context.WithCancel(context.Background())
 	g.stop = stop
 	worker := task.New(st, money, rl, rl.VideoCost, task.Options{Node: g.node,
-		Interval: cfg.Tasks.PollInterval.Or(2 * time.Second), Log: o.Log})
+		Interval: cfg.Tasks.PollInterval.Or(2 * time.Second), Log: o.Log, Keep: rl.KeepVideo})
 	g.sweeper.Add(4)
 	go func() { defer g.sweeper.Done(); worker.Run(sweepCtx) }()
+	if cfg.Tasks.KeepDir != "" {
+		g.sweeper.Add(1)
+		go g.pruneVideos(sweepCtx, cfg.Tasks.Keep.Or(72*time.Hour))
+	}
 	go g.sweep(sweepCtx, total+5*time.Minute)
 	go g.listen(sweepCtx)
 	go g.probeLoop(sweepCtx, time.Duration(cfg.Routing.TestInterval), cfg.Routing.TestModel)
@@ -406,4 +411,21 @@ func (g *Gateway) restoreTaskHolds(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pruneVideos deletes kept videos once they are older than keep.
+func (g *Gateway) pruneVideos(ctx context.Context, keep time.Duration) {
+	defer g.sweeper.Done()
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n := g.relay.PruneVideos(keep); n > 0 {
+			g.log.Info("deleted kept videos past their retention", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,29 @@ func TestTwoGatewaysSettleATaskOnce(t *testing.T) {
 	}
 	if settles != 6 {
 		t.Fatalf("%d settle entries for 6 tasks", settles)
+	}
+}
+
+// TestFinishedVideosAreKept: with tasks.keep_dir set, a finished video is
+// copied when its task completes and served from the copy after the
+// upstream has forgotten it.
+func TestFinishedVideosAreKept(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnvConfig(t, "sqlite", mock.Options{}, func(mockURL, dsn string) string {
+		return strings.Replace(videosConfig(mockURL, dsn), "tasks: {poll_interval: 10ms}",
+			fmt.Sprintf("tasks: {poll_interval: 10ms, keep_dir: %q, keep: 1h}", dir), 1)
+	})
+	v, err := e.client(aliceKey).Videos.New(context.Background(), openai.VideoNewParams{Prompt: "keep me", Model: "sora-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitTask(t, "/v1/videos/"+v.ID, aliceKey)
+	if _, err := os.Stat(dir + "/" + v.ID + ".mp4"); err != nil {
+		t.Fatalf("no copy kept: %v", err)
+	}
+	e.mock.Reset() // the upstream forgets the video
+	status, _, body := e.getJSON(t, "/v1/videos/"+v.ID+"/content", aliceKey)
+	if status != 200 || !bytes.Contains(body, []byte("ftyp")) {
+		t.Fatalf("%d %q", status, body)
 	}
 }

@@ -64,6 +64,9 @@ type Options struct {
 	// first polled (task.Worker.FirstPoll).
 	Tasks     Tasks
 	FirstPoll func(time.Time) time.Time
+	// VideoDir, if set, is where finished videos are kept so that they
+	// stay retrievable after the upstream's link expires.
+	VideoDir string
 	// Metrics, if set, is told about every attempt and request.
 	Metrics Metrics
 	Now     func() time.Time

@@ -9,6 +9,8 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -400,7 +402,9 @@ func (rl *Relay) userTask(w http.ResponseWriter, r *http.Request) (store.Task, s
 	return t, id, true
 }
 
-// videosContent streams a finished video from the upstream to the client.
+// videosContent serves a finished video: from the gateway's own copy when
+// it keeps videos (tasks.keep_dir), else streamed from the upstream while
+// the upstream still has it.
 func (rl *Relay) videosContent(w http.ResponseWriter, r *http.Request) {
 	t, id, ok := rl.userTask(w, r)
 	if !ok {
@@ -411,37 +415,20 @@ func (rl *Relay) videosContent(w http.ResponseWriter, r *http.Request) {
 			Message: "the video is not ready (status " + t.Status + ")"}, id)
 		return
 	}
-	ch := channelByID(rl.cat.Current(), t.ChannelID)
-	var url string
-	switch {
-	case t.Kind == "seedance":
-		url = t.ResultURL
-	case ch != nil:
-		url = openai.Base(ch.Type, ch.BaseURL) + "/videos/" + t.UpstreamID + "/content"
+	if f, err := rl.keptVideo(t.ID); err == nil {
+		defer f.Close()
+		w.Header().Set("Content-Type", "video/mp4")
+		if st, err := f.Stat(); err == nil {
+			http.ServeContent(w, r, t.ID+".mp4", st.ModTime(), f)
+			return
+		}
 	}
-	if url == "" {
-		writeError(w, wires[protoChat].errorBody, llm.Errorf(llm.KindUnavailable, "video_unavailable",
-			"the video can no longer be fetched from its upstream"), id)
-		return
-	}
-	up, err := http.NewRequestWithContext(r.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		writeError(w, wires[protoChat].errorBody, llm.AsError(err), id)
-		return
-	}
-	if t.Kind == "sora" && ch != nil {
-		openai.Authorize(up.Header, ch.NextKey())
-	}
-	resp, err := rl.client.Do(up)
-	if err != nil {
-		writeError(w, wires[protoChat].errorBody, upstreamTransportError(r.Context(), err), id)
+	resp, e := rl.fetchVideo(r.Context(), t)
+	if e != nil {
+		writeError(w, wires[protoChat].errorBody, e, id)
 		return
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		writeError(w, wires[protoChat].errorBody, upstreamStatusError(resp), id)
-		return
-	}
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" || strings.HasPrefix(ct, "application/octet-stream") {
 		ct = "video/mp4"
@@ -451,6 +438,98 @@ func (rl *Relay) videosContent(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	_, _ = io.Copy(w, resp.Body)
+}
+
+// fetchVideo opens a finished task's video at its upstream.
+func (rl *Relay) fetchVideo(ctx context.Context, t store.Task) (*http.Response, *llm.Error) {
+	ch := channelByID(rl.cat.Current(), t.ChannelID)
+	var url string
+	switch {
+	case t.Kind == "seedance":
+		url = t.ResultURL
+	case ch != nil:
+		url = openai.Base(ch.Type, ch.BaseURL) + "/videos/" + t.UpstreamID + "/content"
+	}
+	if url == "" {
+		return nil, llm.Errorf(llm.KindUnavailable, "video_unavailable", "the video can no longer be fetched from its upstream")
+	}
+	up, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, llm.AsError(err)
+	}
+	if t.Kind == "sora" && ch != nil {
+		openai.Authorize(up.Header, ch.NextKey())
+	}
+	resp, err := rl.client.Do(up)
+	if err != nil {
+		return nil, upstreamTransportError(ctx, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, upstreamStatusError(resp)
+	}
+	return resp, nil
+}
+
+// keptVideo opens the gateway's own copy of a video, if it keeps one.
+func (rl *Relay) keptVideo(id string) (*os.File, error) {
+	if rl.opts.VideoDir == "" || strings.ContainsAny(id, `/\`) {
+		return nil, os.ErrNotExist
+	}
+	return os.Open(filepath.Join(rl.opts.VideoDir, id+".mp4"))
+}
+
+// KeepVideo copies a completed task's video to the video directory, so it
+// stays retrievable after the upstream's link expires (task.Options.Keep).
+// Without a directory it does nothing.
+func (rl *Relay) KeepVideo(ctx context.Context, t store.Task) error {
+	if rl.opts.VideoDir == "" || strings.ContainsAny(t.ID, `/\`) {
+		return nil
+	}
+	if err := os.MkdirAll(rl.opts.VideoDir, 0o750); err != nil {
+		return err
+	}
+	resp, e := rl.fetchVideo(ctx, t)
+	if e != nil {
+		return e
+	}
+	defer resp.Body.Close()
+	tmp, err := os.CreateTemp(rl.opts.VideoDir, t.ID+".*.part")
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(tmp, resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(rl.opts.VideoDir, t.ID+".mp4"))
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// PruneVideos deletes kept videos older than keep.
+func (rl *Relay) PruneVideos(keep time.Duration) int {
+	if rl.opts.VideoDir == "" {
+		return 0
+	}
+	entries, err := os.ReadDir(rl.opts.VideoDir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	cut := rl.opts.Now().Add(-keep)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cut) {
+			if os.Remove(filepath.Join(rl.opts.VideoDir, e.Name())) == nil {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Poll asks a task's upstream for its state (task.Upstream).

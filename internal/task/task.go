@@ -64,6 +64,10 @@ type Options struct {
 	Batch    int           // tasks claimed per round (default 16)
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Keep, if set, is called once a task has completed, to copy its
+	// result before the upstream's link expires; a failure is logged and
+	// the result stays available from the upstream.
+	Keep func(ctx context.Context, t store.Task) error
 }
 
 // Worker polls and settles tasks.
@@ -162,6 +166,11 @@ func (w *Worker) handle(ctx context.Context, t store.Task) {
 				w.o.Log.Error("saving a task", "task", t.ID, "err", err)
 			}
 			return // the lease was lost: another node has it
+		}
+		if t.Status == store.TaskCompleted && w.o.Keep != nil {
+			if err := w.o.Keep(ctx, t); err != nil {
+				w.o.Log.Warn("keeping a finished video failed; it stays available from the upstream", "task", t.ID, "err", err)
+			}
 		}
 	}
 	if terminal(t.Status) && !t.Settled {
