@@ -12,6 +12,7 @@ import (
 	anthropicup "github.com/tokenhot/tokenhot/internal/provider/anthropic"
 	geminiup "github.com/tokenhot/tokenhot/internal/provider/gemini"
 	"github.com/tokenhot/tokenhot/internal/provider/openai"
+	"github.com/tokenhot/tokenhot/internal/ratelimit"
 	"github.com/tokenhot/tokenhot/internal/routing"
 	surface "github.com/tokenhot/tokenhot/internal/surface/openai"
 )
@@ -106,87 +107,49 @@ func (x *exchange) upstreamID(h http.Header) string {
 	return h.Get(openai.RequestIDHeader)
 }
 
-// route tries the model's channel keys in turn until one answers: a
-// failure before anything reached the client (a connection error, a
-// timeout, a 5xx, a 429, a refused credential) moves on to the next key,
-// within the retry budget; an answer, or an error that is the caller's,
-// ends the search. The breakers learn from every attempt.
+// route sends the request to the model's channel keys in turn (tryKeys)
+// and relays the first answer.
 func (x *exchange) route(w http.ResponseWriter, r *http.Request, body []byte) *llm.Error {
-	rl := x.rl
-	ctx, cancel := context.WithTimeout(r.Context(), rl.opts.TotalTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), x.rl.opts.TotalTimeout)
 	defer cancel()
-	deadline := x.start.Add(rl.opts.RetryTimeout)
-	health := rl.router.Health
-	var tried []routing.KeyRef
-	var last *llm.Error
-	for x.attempts < rl.opts.MaxAttempts {
-		c, ok := rl.router.Next(x.model.Channels, tried, x.eligible)
-		if !ok {
-			break
-		}
-		if x.attempts > 0 && rl.opts.Now().After(deadline) {
-			health.Release(c.Ref)
-			break
-		}
+	var answered *llm.Error
+	noChannel := llm.Errorf(llm.KindUnavailable, "no_channel",
+		"no upstream is available for the model '%s' right now; retry later", x.model.Name)
+	e := x.tryKeys(r, x.eligible, noChannel, func(_ context.Context, c routing.Choice) attempt {
 		capGrant, capped := x.admitChannel(ctx, c.Channel)
 		if capped != nil {
-			health.Release(c.Ref)
-			for _, id := range c.Channel.KeyIDs { // the whole channel is at capacity
-				tried = append(tried, routing.KeyRef{Channel: c.Channel.ID, Key: id})
-			}
-			last = capped
-			continue
+			return attempt{err: capped, skip: true}
 		}
-		x.attempts++
-		x.channel, x.keyRef = c.Channel, c.Ref
+		x.use(c)
 		x.out, _ = upstreamProto(c.Channel.Type, x.in)
 		model := c.Channel.UpstreamModel(x.model.Name)
 		up, e := x.upstreamBody(ctx, body, model)
 		if e != nil {
-			health.Release(c.Ref)
-			return e // the request cannot be expressed for this upstream: the caller's to fix
+			x.releaseCap(ctx, capGrant, 0)
+			return attempt{err: e, unsent: true}
 		}
 		resp, e := x.send(ctx, r, up, model, c.Key)
-		if capGrant != nil {
-			// The channel's cap counts an attempt while it runs: a failed
-			// one used no tokens; a successful one is corrected by the
-			// request's usage when it ends.
-			if g := capGrant; e == nil {
-				defer func() { x.rl.limiter.Release(context.WithoutCancel(ctx), g, x.usage.Total()) }()
-			} else {
-				x.rl.limiter.Release(context.WithoutCancel(ctx), g, 0)
-			}
+		if e != nil {
+			x.releaseCap(ctx, capGrant, 0) // a failed attempt used no tokens
+			return attempt{err: e}
 		}
-		if e == nil {
-			defer resp.Body.Close()
-			health.Success(c.Ref)
-			rl.attempt(x, "ok")
-			return x.answer(w, r, resp, cancel)
-		}
-		last = e
-		failure, retry := classify(e)
-		switch {
-		case e.Kind == llm.KindUpstreamClient:
-			health.Success(c.Ref) // the key works; the request was refused
-		case e.Code == "client_closed":
-			health.Release(c.Ref)
-		default:
-			health.Fail(c.Ref, failure, e.Code, e.RetryAfter)
-		}
-		if !retry || r.Context().Err() != nil {
-			rl.attempt(x, "error")
-			return e
-		}
-		rl.attempt(x, "failover")
-		rl.log.Warn("upstream attempt failed; trying another key", "request_id", x.id, "channel", c.Channel.Name,
-			"key", c.Ref.Key, "class", e.Kind.String(), "code", e.Code, "err", e.Error(), "upstream_request_id", x.upstream)
-		tried = append(tried, c.Ref)
+		defer resp.Body.Close()
+		x.rl.router.Health.Success(c.Ref) // it answered; a stream it breaks later counts against it
+		answered = x.answer(w, r, resp, cancel)
+		x.releaseCap(ctx, capGrant, x.usage.Total())
+		return attempt{judged: true}
+	})
+	if e != nil {
+		return e
 	}
-	if last == nil {
-		return llm.Errorf(llm.KindUnavailable, "no_channel",
-			"no upstream is available for the model '%s' right now; retry later", x.model.Name)
+	return answered
+}
+
+// releaseCap ends a channel-cap grant with the tokens the attempt used.
+func (x *exchange) releaseCap(ctx context.Context, g *ratelimit.Grant, tokens int64) {
+	if g != nil {
+		x.rl.limiter.Release(context.WithoutCancel(ctx), g, tokens)
 	}
-	return last
 }
 
 // classify says how a failed attempt counts against its key and whether

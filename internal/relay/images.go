@@ -95,43 +95,21 @@ func imagesEligible(ch *catalog.Channel) bool {
 }
 
 func (x *exchange) routeImages(w http.ResponseWriter, r *http.Request, req *images.Request, edit bool) *llm.Error {
-	rl := x.rl
-	ctx, cancel := context.WithTimeout(r.Context(), rl.opts.TotalTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), x.rl.opts.TotalTimeout)
 	defer cancel()
-	health := rl.router.Health
-	var tried []routing.KeyRef
-	var last *llm.Error
-	for x.attempts < rl.opts.MaxAttempts {
-		c, ok := rl.router.Next(x.model.Channels, tried, imagesEligible)
-		if !ok {
-			break
-		}
-		x.attempts++
-		x.channel, x.keyRef = c.Channel, c.Ref
-		res, e := x.imageAttempt(ctx, r, req, edit, c)
-		if e == nil {
-			health.Success(c.Ref)
-			rl.attempt(x, "ok")
-			return x.writeImages(w, req, res)
-		}
-		last = e
-		failure, retry := classify(e)
-		if e.Kind == llm.KindUpstreamClient {
-			health.Success(c.Ref)
-		} else {
-			health.Fail(c.Ref, failure, e.Code, e.RetryAfter)
-		}
-		if !retry || r.Context().Err() != nil {
-			rl.attempt(x, "error")
-			return e
-		}
-		rl.attempt(x, "failover")
-		tried = append(tried, c.Ref)
+	var res *images.Result
+	e := x.tryKeys(r, imagesEligible, llm.Errorf(llm.KindInvalid, "unsupported_endpoint",
+		"the model '%s' does not generate images here", x.model.Name),
+		func(_ context.Context, c routing.Choice) attempt {
+			x.use(c)
+			var e *llm.Error
+			res, e = x.imageAttempt(ctx, r, req, edit, c)
+			return attempt{err: e}
+		})
+	if e != nil {
+		return e
 	}
-	if last == nil {
-		return llm.Errorf(llm.KindInvalid, "unsupported_endpoint", "the model '%s' does not generate images here", x.model.Name)
-	}
-	return last
+	return x.writeImages(w, req, res)
 }
 
 // imageAttempt makes one upstream call in the channel's own image API.

@@ -227,61 +227,44 @@ func (x *exchange) serveVideo(w http.ResponseWriter, r *http.Request, generic bo
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
-	health := rl.router.Health
-	var tried []routing.KeyRef
-	var last *llm.Error
+	var t store.Task
 	eligible := func(ch *catalog.Channel) bool { return videoKind(ch) != "" }
-	for x.attempts < rl.opts.MaxAttempts {
-		c, ok := rl.router.Next(m.Channels, tried, eligible)
-		if !ok {
-			break
-		}
-		x.attempts++
-		x.channel, x.keyRef = c.Channel, c.Ref
-		kind := videoKind(c.Channel)
-		if v.Seconds == 0 {
-			v.Seconds = map[string]int64{"sora": 4, "seedance": 5}[kind]
-		}
-		res := resolutionOf(v, kind)
-		if !x.held {
-			x.extraHold = videoCost(m.Price, res, v.Seconds, v.Seconds*seedanceTokensPerSecond)
-			x.peek.MaxTokens = 1
-			if e := x.reserve(r.Context()); e != nil {
-				health.Release(c.Ref)
-				return e
+	e = x.tryKeys(r, eligible, llm.Errorf(llm.KindInvalid, "unsupported_endpoint",
+		"the model '%s' does not generate videos here", m.Name),
+		func(_ context.Context, c routing.Choice) attempt {
+			kind := videoKind(c.Channel)
+			if v.Seconds == 0 {
+				v.Seconds = map[string]int64{"sora": 4, "seedance": 5}[kind]
 			}
-		}
-		upstreamID, e := x.submitVideo(ctx, r, v, c, kind)
-		if e == nil {
-			health.Success(c.Ref)
+			res := resolutionOf(v, kind)
+			if !x.held {
+				x.extraHold = videoCost(m.Price, res, v.Seconds, v.Seconds*seedanceTokensPerSecond)
+				x.peek.MaxTokens = 1
+				if e := x.reserve(r.Context()); e != nil {
+					return attempt{err: e, unsent: true}
+				}
+			}
+			x.use(c)
+			upstreamID, e := x.submitVideo(ctx, r, v, c, kind)
+			if e != nil {
+				return attempt{err: e}
+			}
 			now := rl.opts.Now()
-			t := store.Task{ID: x.id, UserID: k.UserID, KeyID: k.ID, Model: m.Name, ChannelID: c.Channel.ID, Kind: kind,
+			t = store.Task{ID: x.id, UserID: k.UserID, KeyID: k.ID, Model: m.Name, ChannelID: c.Channel.ID, Kind: kind,
 				UpstreamID: upstreamID, Status: store.TaskQueued, Held: x.holdAmount, Seconds: v.Seconds, Resolution: res,
 				Size: v.Size, NextPollAt: rl.firstPoll(now), CreatedAt: now, UpdatedAt: now}
-			if err := rl.tasks.CreateTask(context.WithoutCancel(ctx), t); err != nil {
-				return &llm.Error{Kind: llm.KindInternal, Code: "internal_error", Message: "the task could not be recorded", Cause: err}
-			}
-			x.held = false // the hold now belongs to the task, settled when it ends
-			x.delivered, x.status, x.source = true, http.StatusOK, llm.SourceNone
-			writeJSON(w, videoResource(t, generic))
-			return nil
-		}
-		last = e
-		failure, retry := classify(e)
-		if e.Kind == llm.KindUpstreamClient {
-			health.Success(c.Ref)
-		} else {
-			health.Fail(c.Ref, failure, e.Code, e.RetryAfter)
-		}
-		if !retry {
-			return e
-		}
-		tried = append(tried, c.Ref)
+			return attempt{}
+		})
+	if e != nil {
+		return e
 	}
-	if last == nil {
-		return llm.Errorf(llm.KindInvalid, "unsupported_endpoint", "the model '%s' does not generate videos here", m.Name)
+	if err := rl.tasks.CreateTask(context.WithoutCancel(ctx), t); err != nil {
+		return &llm.Error{Kind: llm.KindInternal, Code: "internal_error", Message: "the task could not be recorded", Cause: err}
 	}
-	return last
+	x.held = false // the hold now belongs to the task, settled when it ends
+	x.delivered, x.status, x.source = true, http.StatusOK, llm.SourceNone
+	writeJSON(w, videoResource(t, generic))
+	return nil
 }
 
 // submitVideo creates the task upstream and returns the upstream's id.
