@@ -81,16 +81,54 @@ func (rl *Relay) handler(in proto) http.HandlerFunc {
 
 // exchange runs one request from arrival to settlement.
 func (rl *Relay) exchange(w http.ResponseWriter, r *http.Request, in proto, pathModel string, stream bool) {
+	rl.run(w, r, newRequestID(), in, func(x *exchange) *llm.Error {
+		x.pathModel, x.peek.Stream = pathModel, stream
+		return x.serve(w, r)
+	})
+}
+
+// run serves one request of protocol in with serve, and whatever happens
+// settles its money, logs it and counts it: the request's whole life.
+func (rl *Relay) run(w http.ResponseWriter, r *http.Request, id string, in proto, serve func(*exchange) *llm.Error) {
 	rl.enter()
 	defer rl.leave()
-	x := &exchange{rl: rl, id: newRequestID(), start: rl.opts.Now(), ip: rl.clientIP(r), source: llm.SourceNone,
-		in: in, out: in, pathModel: pathModel}
-	x.peek.Stream = stream
+	x := &exchange{rl: rl, id: id, start: rl.opts.Now(), ip: rl.clientIP(r), source: llm.SourceNone, in: in, out: in}
 	w.Header().Set("X-Request-Id", x.id)
 	defer x.finish(r.Context())
-	if e := x.serve(w, r); e != nil {
+	if e := serve(x); e != nil {
 		x.fail(w, e)
 	}
+}
+
+// begin authenticates the request, the way protocol in's clients send
+// keys, and reads its body.
+func (x *exchange) begin(w http.ResponseWriter, r *http.Request) (*catalog.Snapshot, []byte, *llm.Error) {
+	snap := x.rl.cat.Current()
+	k, e := x.rl.authenticate(wires[x.in].key(r), snap, x.ip)
+	if e != nil {
+		return nil, nil, e
+	}
+	x.key = k
+	body, e := readBody(w, r, x.rl.opts.MaxBodyBytes)
+	if e != nil {
+		return nil, nil, e
+	}
+	x.bodyLen = len(body)
+	return snap, body, nil
+}
+
+// useModel finds the model the request names and checks the key may use it.
+func (x *exchange) useModel(snap *catalog.Snapshot, name string) *llm.Error {
+	m, ok := snap.Model(name)
+	if !ok || !m.Served() {
+		return &llm.Error{Kind: llm.KindNotFound, Code: "model_not_found", Param: "model",
+			Message: "the model '" + name + "' does not exist or is offline"}
+	}
+	x.model = m
+	if !x.key.AllowsModel(m.Name) {
+		return llm.Errorf(llm.KindForbidden, "model_not_allowed", "this API key may not use the model '%s'", m.Name)
+	}
+	return nil
 }
 
 // fail records an error and, if nothing was sent yet, writes it in the
@@ -118,18 +156,10 @@ func writeError(w http.ResponseWriter, body func(*llm.Error, string) (int, []byt
 }
 
 func (x *exchange) serve(w http.ResponseWriter, r *http.Request) *llm.Error {
-	rl := x.rl
-	snap := rl.cat.Current()
-	k, e := rl.authenticate(wires[x.in].key(r), snap, x.ip)
+	snap, body, e := x.begin(w, r)
 	if e != nil {
 		return e
 	}
-	x.key = k
-	body, e := readBody(w, r, rl.opts.MaxBodyBytes)
-	if e != nil {
-		return e
-	}
-	x.bodyLen = len(body)
 	stream := x.peek.Stream
 	if x.in == protoChat {
 		x.peek, e = peekChat(body)
@@ -142,15 +172,10 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request) *llm.Error {
 	if x.in == protoGemini {
 		x.peek.Model, x.peek.Stream = x.pathModel, stream
 	}
-	m, ok := snap.Model(x.peek.Model)
-	if !ok || !m.Served() {
-		return &llm.Error{Kind: llm.KindNotFound, Code: "model_not_found", Param: "model",
-			Message: "the model '" + x.peek.Model + "' does not exist or is offline"}
+	if e := x.useModel(snap, x.peek.Model); e != nil {
+		return e
 	}
-	x.model = m
-	if !k.AllowsModel(m.Name) {
-		return llm.Errorf(llm.KindForbidden, "model_not_allowed", "this API key may not use the model '%s'", m.Name)
-	}
+	m := x.model
 	if !slices.ContainsFunc(m.Channels, x.eligible) {
 		if len(m.Channels) == 0 {
 			return llm.Errorf(llm.KindUnavailable, "no_channel", "no upstream is available for the model '%s'", m.Name)

@@ -23,31 +23,15 @@ const imageTokensEstimate = 6000
 // Seedream (Ark) and Gemini image models.
 func (rl *Relay) imagesHandler(edit bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rl.enter()
-		defer rl.leave()
-		x := &exchange{rl: rl, id: newRequestID(), start: rl.opts.Now(), ip: rl.clientIP(r), source: llm.SourceNone,
-			in: protoImages, out: protoImages}
-		w.Header().Set("X-Request-Id", x.id)
-		defer x.finish(r.Context())
-		if e := x.serveImages(w, r, edit); e != nil {
-			x.fail(w, e)
-		}
+		rl.run(w, r, newRequestID(), protoImages, func(x *exchange) *llm.Error { return x.serveImages(w, r, edit) })
 	}
 }
 
 func (x *exchange) serveImages(w http.ResponseWriter, r *http.Request, edit bool) *llm.Error {
-	rl := x.rl
-	snap := rl.cat.Current()
-	k, e := rl.authenticate(bearer(r), snap, x.ip)
+	snap, body, e := x.begin(w, r)
 	if e != nil {
 		return e
 	}
-	x.key = k
-	body, e := readBody(w, r, rl.opts.MaxBodyBytes)
-	if e != nil {
-		return e
-	}
-	x.bodyLen = len(body)
 	var req *images.Request
 	var err error
 	if edit {
@@ -59,15 +43,10 @@ func (x *exchange) serveImages(w http.ResponseWriter, r *http.Request, edit bool
 		return llm.AsError(err)
 	}
 	x.peek = peeked{Model: req.Model, N: req.N, Images: int64(len(req.Images))}
-	m, ok := snap.Model(req.Model)
-	if !ok || !m.Served() {
-		return &llm.Error{Kind: llm.KindNotFound, Code: "model_not_found", Param: "model",
-			Message: "the model '" + req.Model + "' does not exist or is offline"}
+	if e := x.useModel(snap, req.Model); e != nil {
+		return e
 	}
-	x.model = m
-	if !k.AllowsModel(m.Name) {
-		return llm.Errorf(llm.KindForbidden, "model_not_allowed", "this API key may not use the model '%s'", m.Name)
-	}
+	m := x.model
 	if len(m.Channels) == 0 {
 		return llm.Errorf(llm.KindUnavailable, "no_channel", "no upstream is available for the model '%s'", m.Name)
 	}

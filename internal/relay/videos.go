@@ -179,16 +179,8 @@ func (rl *Relay) VideoCost(t store.Task) billing.Micros {
 // videosCreate serves POST /v1/videos and POST /v1/video/generations.
 func (rl *Relay) videosCreate(generic bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rl.enter()
-		defer rl.leave()
 		id := newRequestID()
-		x := &exchange{rl: rl, id: "video_" + id[len("req_"):], start: rl.opts.Now(), ip: rl.clientIP(r),
-			source: llm.SourceNone, in: protoImages, out: protoImages}
-		w.Header().Set("X-Request-Id", x.id)
-		defer x.finish(r.Context())
-		if e := x.serveVideo(w, r, generic); e != nil {
-			x.fail(w, e)
-		}
+		rl.run(w, r, "video_"+id[len("req_"):], protoVideos, func(x *exchange) *llm.Error { return x.serveVideo(w, r, generic) })
 	}
 }
 
@@ -197,31 +189,19 @@ func (x *exchange) serveVideo(w http.ResponseWriter, r *http.Request, generic bo
 	if rl.tasks == nil {
 		return llm.Errorf(llm.KindUnavailable, "no_tasks", "video generation is not enabled")
 	}
-	snap := rl.cat.Current()
-	k, e := rl.authenticate(bearer(r), snap, x.ip)
+	snap, body, e := x.begin(w, r)
 	if e != nil {
 		return e
 	}
-	x.key = k
-	body, e := readBody(w, r, rl.opts.MaxBodyBytes)
-	if e != nil {
-		return e
-	}
-	x.bodyLen = len(body)
 	v, e := parseVideo(body, r.Header.Get("Content-Type"))
 	if e != nil {
 		return e
 	}
 	x.peek = peeked{Model: v.Model, N: 1}
-	m, ok := snap.Model(v.Model)
-	if !ok || !m.Served() {
-		return &llm.Error{Kind: llm.KindNotFound, Code: "model_not_found", Param: "model",
-			Message: "the model '" + v.Model + "' does not exist or is offline"}
+	if e := x.useModel(snap, v.Model); e != nil {
+		return e
 	}
-	x.model = m
-	if !k.AllowsModel(m.Name) {
-		return llm.Errorf(llm.KindForbidden, "model_not_allowed", "this API key may not use the model '%s'", m.Name)
-	}
+	m, k := x.model, x.key
 	if e := x.admit(r.Context(), w); e != nil {
 		return e
 	}

@@ -26,6 +26,7 @@ const (
 	protoGemini                  // Gemini generateContent
 	protoEmbeddings              // OpenAI embeddings: pass-through only
 	protoImages                  // OpenAI images (relay/images.go has its own path)
+	protoVideos                  // video tasks (relay/videos.go)
 )
 
 // wire is what the relay needs of one protocol. Everything protocol-specific
@@ -111,6 +112,9 @@ var wires = [...]wire{
 	},
 	protoImages: {
 		name: "openai-images", key: bearerKey, errorBody: chat.ErrorBody, streamError: chat.StreamErrorEvent,
+	},
+	protoVideos: {
+		name: "openai-videos", key: bearerKey, errorBody: chat.ErrorBody, streamError: chat.StreamErrorEvent,
 	},
 	protoEmbeddings: {
 		name: "openai-embeddings", key: bearerKey,
