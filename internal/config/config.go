@@ -55,6 +55,8 @@ type Config struct {
 	Redis Redis `yaml:"redis"`
 	// Tasks tunes asynchronous video tasks.
 	Tasks Tasks `yaml:"tasks"`
+	// Console tunes the web console served at /.
+	Console Console `yaml:"console"`
 
 	Channels []Channel `yaml:"channels"`
 	Models   []Model   `yaml:"models"`
@@ -155,6 +157,20 @@ type Tasks struct {
 	KeepDir string   `yaml:"keep_dir"`
 	Keep    Duration `yaml:"keep"`
 }
+
+// Console tunes the web console.
+type Console struct {
+	// Signup is who may create an account: "open" (anyone, the default),
+	// "invite" (with an invite code) or "closed" (nobody; the operator
+	// creates users).
+	Signup string `yaml:"signup"`
+	// SiteName is shown in every page's title and header (default
+	// "Tokenhot").
+	SiteName string `yaml:"site_name"`
+}
+
+// Sign-up modes of the console.
+var SignupModes = []string{"open", "invite", "closed"}
 
 // Channel declares an upstream account.
 type Channel struct {
@@ -390,6 +406,12 @@ func (c *Config) fill() {
 	if c.Redis.Nodes == 0 {
 		c.Redis.Nodes = DefaultRedisNodes
 	}
+	if c.Console.Signup == "" {
+		c.Console.Signup = "open"
+	}
+	if strings.TrimSpace(c.Console.SiteName) == "" {
+		c.Console.SiteName = "Tokenhot"
+	}
 }
 
 // fillDuration sets an unset (zero) duration; a negative one is left for
@@ -475,6 +497,12 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Limits.User.check("limits.user")...)
 	errs = append(errs, c.Routing.check()...)
 	errs = append(errs, c.Redis.check()...)
+	if !slices.Contains(SignupModes, c.Console.Signup) {
+		errs = append(errs, fmt.Errorf("console.signup must be one of %s", strings.Join(SignupModes, ", ")))
+	}
+	if n := len([]rune(c.Console.SiteName)); n > 100 || strings.ContainsFunc(c.Console.SiteName, unicode.IsControl) {
+		errs = append(errs, errors.New("console.site_name must be at most 100 characters, without control characters"))
+	}
 	return errors.Join(errs...)
 }
 

@@ -155,6 +155,9 @@ func TestParseErrors(t *testing.T) {
 		{"redis without host", "redis: {url: 'redis://'}\n", nil, "redis.url has no host"},
 		{"negative nodes", "redis: {nodes: -1}\n", nil, "redis.nodes must be at least 1"},
 		{"unknown routing field", "routing: {attempts: 2}\n", nil, "attempts"},
+		{"signup mode", "console: {signup: maybe}\n", nil, "console.signup must be one of open, invite, closed"},
+		{"site name too long", "console: {site_name: '" + strings.Repeat("x", 101) + "'}\n", nil, "console.site_name"},
+		{"unknown console field", "console: {sign_up: open}\n", nil, "sign_up"},
 		{"not yaml", "listen: [", nil, "config"},
 	}
 	for _, tt := range tests {
@@ -190,6 +193,9 @@ func TestEmptyConfigGetsDefaults(t *testing.T) {
 	}
 	if c.Limits != (LimitDefaults{}) {
 		t.Errorf("limit defaults %+v, want none", c.Limits)
+	}
+	if d := cmp.Diff(Console{Signup: "open", SiteName: "Tokenhot"}, c.Console); d != "" {
+		t.Errorf("console (-want +got):\n%s", d)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/tokenhot/tokenhot/internal/admin"
 	"github.com/tokenhot/tokenhot/internal/catalog"
 	"github.com/tokenhot/tokenhot/internal/config"
+	"github.com/tokenhot/tokenhot/internal/console"
 	"github.com/tokenhot/tokenhot/internal/ledger"
 	"github.com/tokenhot/tokenhot/internal/media"
 	"github.com/tokenhot/tokenhot/internal/metrics"
@@ -45,6 +47,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// LogOptions tune the request log writer (tests flush faster).
 	LogOptions reqlog.Options
+	// PasswordCost is the console's bcrypt cost (0: the default; tests
+	// lower it).
+	PasswordCost int
 }
 
 // Gateway is a running instance.
@@ -167,6 +172,21 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
+	// The console takes "/", the least specific pattern, so every API
+	// route above wins; unknown API paths still get a JSON error, not a
+	// page.
+	mux.HandleFunc("/v1/", apiNotFound)
+	mux.HandleFunc("/v1beta/", apiNotFound)
+	co := console.Options{Store: st, Reloader: g, Log: o.Log, Signup: cfg.Console.Signup,
+		SiteName: cfg.Console.SiteName, TrustedProxies: proxies, PasswordCost: o.PasswordCost}
+	if g.ledger != nil {
+		co.Balance = g.ledger.Balance
+	}
+	con, err := console.New(co)
+	if err != nil {
+		return err
+	}
+	con.Register(mux)
 	g.Handler = mux
 
 	// Holds whose request cannot still be running (a crash, a lost
@@ -365,6 +385,17 @@ func adminToken(ctx context.Context, st *store.Store, cfg *config.Config, o Opti
 		o.Log.Warn("could not save the admin token to a file; it is printed once here", "err", err)
 	}
 	return d, tok, nil
+}
+
+// apiNotFound answers an API path no route serves, in the OpenAI error
+// shape every SDK reads.
+func apiNotFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	msg := fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{
+		"message": msg, "type": "invalid_request_error", "code": "not_found"}})
+	_, _ = w.Write(b)
 }
 
 func newNodeID() string {

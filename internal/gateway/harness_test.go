@@ -245,9 +245,10 @@ func (e *env) start() {
 		Getenv: func(k string) string {
 			return map[string]string{"TOKENHOT_MASTER_KEY": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "TOKENHOT_ADMIN_TOKEN": "admin-secret-token"}[k]
 		},
-		Log:        log,
-		DataDir:    e.dataDir,
-		LogOptions: reqlog.Options{Interval: 10 * time.Millisecond},
+		Log:          log,
+		DataDir:      e.dataDir,
+		LogOptions:   reqlog.Options{Interval: 10 * time.Millisecond},
+		PasswordCost: 4, // bcrypt.MinCost: the tests sign up many users
 	})
 	if err != nil {
 		e.t.Fatal(err)

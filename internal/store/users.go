@@ -113,9 +113,9 @@ func (s *Store) updateUser(ctx context.Context, id int64, what, set string, vals
 }
 
 // DeleteUser deletes a user softly: the status becomes deleted, the name
-// becomes "deleted-<id>" so it can be reused, and every key is revoked. The
-// balance, ledger and logs stay as they are; requests in flight still
-// settle.
+// becomes "deleted-<id>" so it can be reused, every key is revoked and
+// every console session ended. The balance, ledger and logs stay as they
+// are; requests in flight still settle.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
@@ -125,6 +125,9 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 			return err
 		}
 		if err := oneRow(res); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
