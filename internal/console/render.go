@@ -22,16 +22,31 @@ var languages = []string{"en", "zh"}
 // catalogue maps a language to its messages, keyed by message id.
 type catalogue map[string]map[string]string
 
+// loadCatalogue reads messages/<lang>.json and any messages/<lang>.*.json
+// (one file per area of the console); an id defined twice is an error.
 func loadCatalogue() (catalogue, error) {
 	cat := catalogue{}
 	for _, lang := range languages {
-		b, err := files.ReadFile("messages/" + lang + ".json")
-		if err != nil {
-			return nil, err
+		names, err := fs.Glob(files, "messages/"+lang+".*json")
+		if err != nil || len(names) == 0 {
+			return nil, fmt.Errorf("console: no messages for %s", lang)
 		}
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("console: messages/%s.json: %w", lang, err)
+		for _, name := range names {
+			b, err := files.ReadFile(name)
+			if err != nil {
+				return nil, err
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("console: %s: %w", name, err)
+			}
+			for id, text := range part {
+				if _, dup := m[id]; dup {
+					return nil, fmt.Errorf("console: %s: message %q is defined twice", name, id)
+				}
+				m[id] = text
+			}
 		}
 		cat[lang] = m
 	}
