@@ -60,6 +60,8 @@ func New(st *store.Store, cat Reloader, tokenDigest [32]byte, log *slog.Logger) 
 	a.routeChannels()
 	a.routeModels()
 	a.routeLogs()
+	a.routeCodes()
+	a.routeRoles()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &apiError{status: http.StatusNotFound, code: "not_found",
 			msg: fmt.Sprintf("no admin route %s %s (see docs/ADMIN.md)", r.Method, r.URL.Path)})

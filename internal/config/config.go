@@ -167,6 +167,9 @@ type Console struct {
 	// SiteName is shown in every page's title and header (default
 	// "Tokenhot").
 	SiteName string `yaml:"site_name"`
+	// Admins are user names given the console's admin role at every
+	// start (tokenhot user role NAME admin does it at run time).
+	Admins []string `yaml:"admins"`
 }
 
 // Sign-up modes of the console.

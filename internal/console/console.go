@@ -55,7 +55,10 @@ type Reloader interface {
 type Options struct {
 	Store    *store.Store
 	Reloader Reloader
-	Log      *slog.Logger
+	// Upstreams tests channels and shows their breakers on the admin
+	// pages (nil: not shown).
+	Upstreams Upstreams
+	Log       *slog.Logger
 	// Signup is the sign-up mode (default open).
 	Signup   string
 	SiteName string // default "Tokenhot"
@@ -144,6 +147,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /ledger", c.signedIn(c.ledgerPage))
 	m.HandleFunc("GET /logs", c.signedIn(c.logsPage))
 	m.HandleFunc("GET /models", c.modelsPage)
+	c.userRoutes()
+	c.adminRoutes()
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "err.not_found")
 	})

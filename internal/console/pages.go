@@ -319,6 +319,6 @@ func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := c.newView(r, s, "models.title")
-	v.Data = models
+	v.Data = withExamples(c.baseURL(r), models)
 	c.render(w, http.StatusOK, "models", v)
 }

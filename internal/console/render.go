@@ -108,6 +108,7 @@ type view struct {
 	Lang   string
 	Site   string
 	User   *store.User
+	Admin  bool // the user has the admin role
 	CSRF   string
 	Path   string
 	Title  string // message id
@@ -182,6 +183,7 @@ func (c *Console) newView(r *http.Request, s *session, title string) *view {
 	v := &view{Lang: language(r), Site: c.opts.SiteName, Path: r.URL.Path, Title: title, msgs: c.msgs}
 	if s != nil {
 		v.User = &s.user
+		v.Admin = c.isAdmin(r, s)
 		v.CSRF = s.CSRF
 	}
 	return v

@@ -70,5 +70,25 @@ func Apply(ctx context.Context, st *store.Store, cfg *config.Config, log *slog.L
 			}
 		}
 	}
+	for _, name := range cfg.Console.Admins {
+		u, err := st.GetUserByName(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			log.Warn("console.admins names no user (yet); sign up, then restart", "user", name)
+			continue
+		}
+		if err == nil {
+			var role string
+			if role, err = st.UserRole(ctx, u.ID); err == nil && role != store.RoleAdmin {
+				if err = st.SetUserRole(ctx, u.ID, store.RoleAdmin); err == nil {
+					err = st.AddAudit(ctx, store.AuditEntry{Action: "user.role", Target: fmt.Sprintf("user %d", u.ID),
+						Detail: "role=admin (config console.admins)"})
+					log.Info("made console admin from config", "user", name)
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("console admin %q: %w", name, err)
+		}
+	}
 	return nil
 }

@@ -48,26 +48,9 @@ func (s *Store) Credit(ctx context.Context, userID int64, kind string, amount bi
 	e := Entry{UserID: userID, Kind: kind, Amount: amount, Ref: ref, Note: note, Created: s.clock()}
 	var existing *Entry
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		prev, err := scanEntry(tx.QueryRowContext(ctx,
-			`SELECT `+entryCols+` FROM ledger WHERE kind = $1 AND ref = $2`, kind, ref))
-		if err == nil {
-			existing = &prev
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		err = tx.QueryRowContext(ctx,
-			`UPDATE users SET balance = balance + $1 WHERE id = $2 AND status <> 'deleted' RETURNING balance`,
-			int64(amount), userID).Scan(&e.BalanceAfter)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, insertEntry,
-			userID, kind, int64(amount), int64(e.BalanceAfter), ref, note, s.tv(e.Created)).Scan(&e.ID)
+		var err error
+		existing, err = s.creditTx(ctx, tx, &e)
+		return err
 	})
 	if isUniqueViolation(err) {
 		// A concurrent Credit with the same ref committed first; this
@@ -86,6 +69,32 @@ func (s *Store) Credit(ctx context.Context, userID int64, kind string, amount bi
 		return *existing, false, nil
 	}
 	return e, true, nil
+}
+
+// creditTx applies the credit e (UserID, Kind, Amount, Ref, Note and
+// Created set) in tx, filling in its ID and BalanceAfter. If an entry of
+// this kind and ref exists it changes nothing and returns that entry. A
+// user who is deleted or unknown is ErrNotFound.
+func (s *Store) creditTx(ctx context.Context, tx *sql.Tx, e *Entry) (*Entry, error) {
+	prev, err := scanEntry(tx.QueryRowContext(ctx,
+		`SELECT `+entryCols+` FROM ledger WHERE kind = $1 AND ref = $2`, e.Kind, e.Ref))
+	if err == nil {
+		return &prev, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	err = tx.QueryRowContext(ctx,
+		`UPDATE users SET balance = balance + $1 WHERE id = $2 AND status <> 'deleted' RETURNING balance`,
+		int64(e.Amount), e.UserID).Scan(&e.BalanceAfter)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, tx.QueryRowContext(ctx, insertEntry,
+		e.UserID, e.Kind, int64(e.Amount), int64(e.BalanceAfter), e.Ref, e.Note, s.tv(e.Created)).Scan(&e.ID)
 }
 
 // newRef makes a unique reference for a credit given without one.

@@ -160,6 +160,9 @@ func (s *Store) RequestLogs(ctx context.Context, f LogFilter) ([]RequestLog, err
 	if f.Model != "" {
 		add("model = $%d", f.Model)
 	}
+	if f.Status != 0 {
+		add("status = $%d", f.Status)
+	}
 	if !f.Since.IsZero() {
 		add("time >= $%d", s.tv(f.Since))
 	}

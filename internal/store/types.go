@@ -201,6 +201,7 @@ type RequestLog struct {
 type LogFilter struct {
 	UserID   int64     // 0: all users
 	Model    string    // "": all models
+	Status   int       // 0: any status; else this HTTP status
 	Since    time.Time // zero: no lower bound
 	BeforeID int64     // 0: from the newest; else rows with ID < BeforeID
 	Limit    int       // 0: 100; capped at 1000

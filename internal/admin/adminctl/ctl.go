@@ -30,6 +30,7 @@ const Usage = `Administration of a running Tokenhot server (docs/ADMIN.md has th
   tokenhot user create NAME [--credit-limit USD] [RATE LIMITS]
   tokenhot user show|suspend|reactivate|delete USER
   tokenhot user credit-limit USER USD
+  tokenhot user role USER user|admin
   tokenhot user limits USER RATE LIMITS
   tokenhot key create USER [--name N] [--expires RFC3339|DURATION] [--spend-limit USD] [--models a,b] [--ips IP,CIDR]
                       [RATE LIMITS]
@@ -72,6 +73,7 @@ var commands = map[string]func(c *cli, args []string) error{
 	"user delete":       userDelete,
 	"user credit-limit": userCreditLimit,
 	"user limits":       userLimits,
+	"user role":         userRole,
 	"key create":        keyCreate,
 	"key list":          keyList,
 	"key show":          keyAction(""),
