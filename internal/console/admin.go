@@ -38,6 +38,14 @@ func (c *Console) adminRoutes() {
 	m.HandleFunc("POST /admin/models/{name}", c.admin(c.adminModelEdit))
 	m.HandleFunc("GET /admin/logs", c.admin(c.adminLogs))
 	m.HandleFunc("GET /admin/audit", c.admin(c.adminAudit))
+	m.HandleFunc("GET /admin/codes", c.admin(c.adminCodes))
+	m.HandleFunc("POST /admin/codes", c.admin(c.adminCreateCodes))
+	m.HandleFunc("GET /admin/settings", c.admin(c.adminSettings))
+	m.HandleFunc("POST /admin/settings", c.admin(c.adminSaveSettings))
+	m.HandleFunc("GET /admin/channels/new", c.admin(c.adminChannelNew))
+	m.HandleFunc("POST /admin/channels/new", c.admin(c.adminChannelSave))
+	m.HandleFunc("GET /admin/channels/{id}/edit", c.admin(c.adminChannelEditPage))
+	m.HandleFunc("POST /admin/channels/{id}/edit", c.admin(c.adminChannelSave))
 }
 
 // isAdmin reports whether the session's user has the admin role.
@@ -108,7 +116,8 @@ type adminLink struct{ Href, Title string }
 
 var adminLinks = []adminLink{{"/admin", "admin.title"}, {"/admin/users", "admin.users.title"},
 	{"/admin/channels", "admin.channels.title"}, {"/admin/models", "admin.models.title"},
-	{"/admin/logs", "admin.logs.title"}, {"/admin/audit", "admin.audit.title"}}
+	{"/admin/codes", "admin.codes.title"}, {"/admin/logs", "admin.logs.title"},
+	{"/admin/audit", "admin.audit.title"}, {"/admin/settings", "admin.settings.title"}}
 
 // AdminLinks is the admin pages' navigation.
 func (v *view) AdminLinks() []adminLink { return adminLinks }

@@ -58,7 +58,10 @@ type Options struct {
 	// Upstreams tests channels and shows their breakers on the admin
 	// pages (nil: not shown).
 	Upstreams Upstreams
-	Log       *slog.Logger
+	// API is the gateway's API handler, which the playground calls
+	// in-process (nil: no playground calls).
+	API http.Handler
+	Log *slog.Logger
 	// Signup is the sign-up mode (default open).
 	Signup   string
 	SiteName string // default "Tokenhot"
@@ -87,6 +90,7 @@ type Console struct {
 	throttle *throttle
 	mux      *http.ServeMux
 	dummy    []byte // a bcrypt hash compared against when the user is unknown
+	play     playKeys
 }
 
 // New builds the console; it fails only if its embedded files are broken.

@@ -81,6 +81,8 @@ func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, s *session,
 		return
 	}
 	slices.Reverse(keys) // newest first
+	// The playground's own key is the console's, not the user's to manage.
+	keys = slices.DeleteFunc(keys, func(k store.Key) bool { return k.Name == playKeyName })
 	d.Keys, d.Now = keys, c.now()
 	v := c.newView(r, s, "keys.title")
 	if errMsg != "" {

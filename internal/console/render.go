@@ -180,7 +180,7 @@ func loadPages() (map[string]*pageTemplate, error) {
 
 // newView starts the view of a page for this request.
 func (c *Console) newView(r *http.Request, s *session, title string) *view {
-	v := &view{Lang: language(r), Site: c.opts.SiteName, Path: r.URL.Path, Title: title, msgs: c.msgs}
+	v := &view{Lang: c.pageLanguage(r), Site: c.siteName(r.Context()), Path: r.URL.Path, Title: title, msgs: c.msgs}
 	if s != nil {
 		v.User = &s.user
 		v.Admin = c.isAdmin(r, s)

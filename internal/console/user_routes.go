@@ -9,4 +9,5 @@ func (c *Console) userRoutes() {
 	m.HandleFunc("GET /usage", c.signedIn(c.usagePage))
 	m.HandleFunc("GET /account/delete", c.signedIn(c.deleteAccountPage))
 	m.HandleFunc("POST /account/delete", c.signedIn(c.deleteAccount))
+	c.playgroundRoutes()
 }

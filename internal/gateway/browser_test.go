@@ -237,21 +237,41 @@ func TestBrowserConsole(t *testing.T) {
 		return
 	}
 
-	if !t.Run("API call shows in the request log", func(t *testing.T) {
-		// A new account has no money; the operator tops it up.
-		u := e.user(user)
-		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/admin/v1/users/%d/topups", e.srv.URL, u.ID),
-			strings.NewReader(`{"amount":"5","idempotency_key":"browser-1"}`))
-		req.Header.Set("Authorization", "Bearer admin-secret-token")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	if !t.Run("redeem a code", func(t *testing.T) {
+		// A new account has no money; the operator issues a code.
+		codes := e.adminCodes(t, `{"count":1,"amount":"5","batch":"browser"}`)
+		if len(codes) != 1 {
+			t.Fatalf("the admin API made %d codes", len(codes))
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-			t.Fatalf("top-up: %s", resp.Status)
+		b.nav(t, "/topup")
+		b.wantText(t, "main h1", "Top up")
+		b.wantText(t, `main [data-testid="balance"]`, "$0")
+		b.do(t, "redeem the code",
+			chromedp.SendKeys(chromedp.CSS(`form[action="/topup"] #code`), codes[0]),
+			chromedp.Click(chromedp.CSS(`form[action="/topup"] button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`main .msg.notice`)),
+		)
+		if msg := b.text(t, `main .msg.notice`); !strings.Contains(msg, "$5") {
+			t.Fatalf("after redeeming, the page says %q", msg)
 		}
+		b.wantText(t, `main [data-testid="balance"]`, "$5")
+		b.shot(t, "topup-en")
 
+		// A code works once.
+		b.do(t, "redeem the code again",
+			chromedp.SendKeys(chromedp.CSS(`form[action="/topup"] #code`), codes[0]),
+			chromedp.Click(chromedp.CSS(`form[action="/topup"] button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`main .msg.error`)),
+		)
+		b.wantText(t, `main [data-testid="balance"]`, "$5")
+
+		b.nav(t, "/")
+		b.wantText(t, `[data-testid="balance"]`, "$5")
+	}) {
+		return
+	}
+
+	if !t.Run("API call shows in the request log", func(t *testing.T) {
 		r, out := e.post("/v1/chat/completions", key, `{"model":"gpt-5","messages":[{"role":"user","content":"hi"}]}`)
 		if r.StatusCode != http.StatusOK {
 			t.Fatalf("API call with the key from the page: %d %s", r.StatusCode, out)
@@ -276,9 +296,29 @@ func TestBrowserConsole(t *testing.T) {
 			`[...document.querySelectorAll("main code")].filter(c => c.textContent === "gpt-5")`)))
 		b.shot(t, "models-en")
 		b.nav(t, "/")
-		if got := b.text(t, `[data-testid="balance"]`); got == "$0" || !strings.HasPrefix(got, "$") {
-			t.Fatalf("balance after a top-up and a call: %q", got)
+		if got := b.text(t, `[data-testid="balance"]`); got == "$5" || !strings.HasPrefix(got, "$") {
+			t.Fatalf("balance after a $5 code and a call: %q", got)
 		}
+
+		// The usage page charts the call: a bar for the model and one for today.
+		b.nav(t, "/usage")
+		b.wantText(t, "main h1", "Usage")
+		b.wantText(t, `[data-testid="usage-requests"]`, "1")
+		b.do(t, "wait for the charts", chromedp.WaitVisible(chromedp.CSS(`main figure.chart svg rect`)))
+		// Days are UTC; the call was made a moment ago, perhaps just before midnight.
+		now := time.Now().UTC()
+		today, before := now.Format("2006-01-02"), now.Add(-time.Minute).Format("2006-01-02")
+		bars := browserRun(t, b, "read the chart bars", chromedp.Evaluate[[]string](
+			`[...document.querySelectorAll("main figure.chart svg g > title")].map(t => t.textContent)`))
+		var model, day bool
+		for _, bar := range bars {
+			model = model || strings.HasPrefix(bar, "gpt-5:")
+			day = day || strings.HasPrefix(bar, today+":") || strings.HasPrefix(bar, before+":")
+		}
+		if !model || !day {
+			t.Fatalf("the charts have no bar for gpt-5 or for %s among %q", today, bars)
+		}
+		b.shot(t, "usage-en")
 	}) {
 		return
 	}
@@ -297,6 +337,8 @@ func TestBrowserConsole(t *testing.T) {
 		for _, p := range []struct{ path, title, name string }{
 			{"/", "概览", "dashboard-zh"},
 			{"/keys", "API 密钥", "keys-zh"},
+			{"/topup", "充值", "topup-zh"},
+			{"/usage", "用量", "usage-zh"},
 			{"/logs", "请求日志", "logs-zh"},
 		} {
 			b.nav(t, p.path)
@@ -310,7 +352,7 @@ func TestBrowserConsole(t *testing.T) {
 		return
 	}
 
-	t.Run("log out", func(t *testing.T) {
+	if !t.Run("log out", func(t *testing.T) {
 		b.do(t, "click log out",
 			chromedp.Click(chromedp.CSS(`header form[action="/logout"] button[type="submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`form[action="/login"] #password`)),
@@ -334,6 +376,29 @@ func TestBrowserConsole(t *testing.T) {
 		)
 		b.wantText(t, "main h1", "创建账户")
 		b.shot(t, "signup-zh")
+	}) {
+		return
+	}
+
+	if !t.Run("log in again", func(t *testing.T) {
+		b.do(t, "log in",
+			chromedp.Navigate(b.base+"/login"),
+			chromedp.WaitVisible(chromedp.CSS(`form[action="/login"] #password`)),
+			chromedp.SendKeys(chromedp.CSS(`form[action="/login"] #username`), user),
+			chromedp.SendKeys(chromedp.CSS(`form[action="/login"] #password`), password),
+			chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`header form[action="/logout"]`)),
+		)
+		b.wantLocation(t, "/")
+		if !b.present(t, `header form[action="/logout"]`) {
+			t.Fatal("not signed in after logging in")
+		}
+	}) {
+		return
+	}
+
+	t.Run("admin prices a model and suspends the user", func(t *testing.T) {
+		browserAdmin(t, e, b, user, key)
 	})
 	t.Logf("browser scenario took %v", time.Since(began).Round(time.Millisecond))
 }

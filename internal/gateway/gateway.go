@@ -177,7 +177,7 @@ func (g *Gateway) init(ctx context.Context, cfg *config.Config, o Options) error
 	// page.
 	mux.HandleFunc("/v1/", apiNotFound)
 	mux.HandleFunc("/v1beta/", apiNotFound)
-	co := console.Options{Store: st, Reloader: g, Upstreams: rl, Log: o.Log, Signup: cfg.Console.Signup,
+	co := console.Options{Store: st, Reloader: g, Upstreams: rl, API: mux, Log: o.Log, Signup: cfg.Console.Signup,
 		SiteName: cfg.Console.SiteName, TrustedProxies: proxies, PasswordCost: o.PasswordCost}
 	if g.ledger != nil {
 		co.Balance = g.ledger.Balance
