@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/tokenhot/tokenhot/internal/llm"
 	"github.com/tokenhot/tokenhot/internal/routing"
@@ -20,18 +19,8 @@ import (
 // more than the end of its own event.
 func (x *exchange) pumpStream(w http.ResponseWriter, resp *http.Response, clientCtx context.Context,
 	cancel context.CancelFunc, dec llm.StreamDecoder, enc llm.StreamEncoder) *llm.Error {
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	x.status = http.StatusOK
-
-	idle := time.AfterFunc(x.rl.opts.IdleTimeout, cancel)
+	rc, idle, bp := x.startStream(w, cancel)
 	defer idle.Stop()
-
-	bp := chunks.Get().(*[]byte)
 	defer chunks.Put(bp)
 	buf := *bp
 	var pending, out []byte

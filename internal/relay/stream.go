@@ -39,20 +39,8 @@ var (
 // the gateway (not the client) asked for it, and ends a stream the upstream
 // broke with an error event rather than a clean finish.
 func (x *exchange) relayStream(w http.ResponseWriter, resp *http.Response, clientCtx context.Context, cancel context.CancelFunc) *llm.Error {
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	// The headers go out with the first event, in the same write.
-	w.WriteHeader(http.StatusOK)
-	x.status = http.StatusOK
-
-	// A stream that goes quiet for longer than the idle timeout is broken.
-	idle := time.AfterFunc(x.rl.opts.IdleTimeout, cancel)
+	rc, idle, bp := x.startStream(w, cancel)
 	defer idle.Stop()
-
-	bp := chunks.Get().(*[]byte)
 	defer chunks.Put(bp)
 	buf := *bp
 	var pending []byte // the unfinished event at the end of the last read
@@ -144,6 +132,19 @@ func (x *exchange) relayEvents(w io.Writer, data []byte, hideUsage bool) (rest [
 		}
 	}
 	return data[pos:], done, nil
+}
+
+// startStream sends an SSE answer's headers (they go out with the first
+// event, in the same write), arms the idle timer — a stream quiet for
+// longer than the idle timeout is broken — and takes a read buffer.
+func (x *exchange) startStream(w http.ResponseWriter, cancel context.CancelFunc) (*http.ResponseController, *time.Timer, *[]byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	x.status = http.StatusOK
+	return http.NewResponseController(w), time.AfterFunc(x.rl.opts.IdleTimeout, cancel), chunks.Get().(*[]byte)
 }
 
 // meter inspects one data payload: it counts content events, records the
